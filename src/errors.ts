@@ -1,0 +1,84 @@
+/** @module errors — DistillError (stable code + hint + cause) and the non-fatal Issue record. */
+
+/** Stable error codes. Codes are part of the public contract: never rename one, only add. */
+export type ErrorCode =
+  | 'BAD_REFERENCE'
+  | 'SOURCE_NOT_FOUND'
+  | 'SOURCE_UNRECOGNIZED'
+  | 'PLATFORM_NOT_FOUND'
+  | 'TAG_NOT_FOUND'
+  | 'AMBIGUOUS_IMAGE'
+  | 'MANIFEST_INVALID'
+  | 'BLOB_NOT_FOUND'
+  | 'DIGEST_MISMATCH'
+  | 'SIZE_MISMATCH'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'ARCHIVE_TRUNCATED'
+  | 'ARCHIVE_CORRUPT'
+  | 'TAR_CORRUPT'
+  | 'TAR_TRUNCATED'
+  | 'TAR_ENTRY_TOO_LARGE'
+  | 'PATH_ESCAPE'
+  | 'DECOMPRESS_FAILED'
+  | 'SYMLINK_LOOP'
+  | 'FILE_NOT_FOUND'
+  | 'FILE_TOO_LARGE'
+  | 'SBOM_INVALID'
+  | 'FORMAT_UNKNOWN'
+  | 'USAGE'
+  | 'IO';
+
+export interface DistillErrorOptions {
+  hint?: string;
+  cause?: unknown;
+  /** The file, blob or field the error is about, for the one-line CLI message. */
+  subject?: string;
+}
+
+/** A known, user-facing failure. The CLI prints `message` and `hint`; never a stack. */
+export class DistillError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly subject: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: DistillErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DistillError';
+    this.code = code;
+    this.hint = options.hint;
+    this.subject = options.subject;
+  }
+}
+
+export function isDistillError(value: unknown, code?: ErrorCode): value is DistillError {
+  return value instanceof DistillError && (code === undefined || value.code === code);
+}
+
+/** Issue codes: non-fatal problems recorded in results instead of aborting. */
+export type IssueCode =
+  | 'PARSE_FAILED'
+  | 'INVALID_UTF8'
+  | 'FIELD_MISSING'
+  | 'FILE_TOO_LARGE'
+  | 'SYMLINK_LOOP'
+  | 'SYMLINK_ESCAPE'
+  | 'PATH_ESCAPE'
+  | 'UNREADABLE'
+  | 'NESTING_TOO_DEEP'
+  | 'UNSUPPORTED';
+
+/** A non-fatal problem tied to the file (and cataloger) it came from. */
+export interface Issue {
+  code: IssueCode;
+  message: string;
+  /** Path inside the image, when the issue is about a file. */
+  path?: string;
+  /** Which component noticed it (cataloger name, "layer-index", …). */
+  source?: string;
+}
+
+/** Normalises anything thrown into a message for an Issue. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
