@@ -1,0 +1,212 @@
+/** @module filesystem/directory-resolver — a root filesystem on disk (`dir:` sources), confined to its root. */
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, opendir, readlink, realpath } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { DistillError, describeError, type Issue } from '../errors.js';
+import type { FileEntry, FileType } from './file-entry.js';
+import type { FileResolver, ReadOptions } from './file-resolver.js';
+import { comparePaths, EntryTree } from './entry-tree.js';
+import { DEFAULT_MAX_READ_BYTES } from './layer-reader.js';
+
+/** How many files have their magic bytes read at once while walking. */
+const MAGIC_CONCURRENCY = 32;
+
+function typeOf(stats: Stats): FileType | undefined {
+  if (stats.isFile()) return 'file';
+  if (stats.isDirectory()) return 'dir';
+  if (stats.isSymbolicLink()) return 'symlink';
+  if (stats.isCharacterDevice()) return 'char';
+  if (stats.isBlockDevice()) return 'block';
+  if (stats.isFIFO()) return 'fifo';
+  return undefined; // sockets: nothing an image can carry
+}
+
+function toEntry(path: string, stats: Stats, type: FileType): FileEntry {
+  return {
+    path,
+    type,
+    mode: stats.mode & 0o7777,
+    uid: stats.uid,
+    gid: stats.gid,
+    size: type === 'file' ? stats.size : 0,
+    mtime: Math.floor(stats.mtimeMs / 1000),
+    layer: -1,
+  };
+}
+
+export class DirectoryResolver extends EntryTree implements FileResolver {
+  readonly kind = 'directory';
+  private sorted: FileEntry[] | undefined;
+
+  constructor(
+    /** Canonical host path of the root. */
+    readonly root: string,
+    private readonly map: Map<string, FileEntry>,
+    walkIssues: readonly Issue[],
+  ) {
+    super();
+    this.issues.push(...walkIssues);
+  }
+
+  protected lookup(path: string): FileEntry | undefined {
+    return this.map.get(path);
+  }
+
+  entries(): FileEntry[] {
+    this.sorted ??= [...this.map.values()].sort((a, b) => comparePaths(a.path, b.path));
+    return this.sorted;
+  }
+
+  private hostPath(imagePath: string): string {
+    return imagePath === '/' ? this.root : this.root + imagePath;
+  }
+
+  /**
+   * Opens the regular file an image path names without letting the OS follow any link: the path is resolved
+   * by our own confined logic, every directory on the way must still be a real directory on disk, and the
+   * final open refuses a symlink (O_NOFOLLOW).
+   */
+  private async openConfined(path: string, maxBytes: number | undefined) {
+    // Map keys are real in-root paths, so the resolved entry's path is where it lives on disk.
+    const real = this.resolveRegular(path).path;
+    const parts = real.split('/').filter(Boolean);
+    let prefix = this.root;
+    for (const part of parts.slice(0, -1)) {
+      prefix += '/' + part;
+      const stats = await lstat(prefix).catch(() => undefined);
+      if (stats === undefined || !stats.isDirectory()) {
+        throw new DistillError('PATH_ESCAPE', `${prefix} changed on disk into something other than a directory`, {
+          subject: path,
+          hint: 'the directory is being modified while it is scanned',
+        });
+      }
+    }
+    let handle;
+    try {
+      handle = await open(this.hostPath(real), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw new DistillError('PATH_ESCAPE', `${path} became a symlink on disk`, { subject: path, cause: error });
+      throw new DistillError('FILE_NOT_FOUND', `cannot open ${path}: ${describeError(error)}`, { subject: path, cause: error });
+    }
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      await handle.close();
+      throw new DistillError('FILE_NOT_FOUND', `${path} is not a regular file on disk`, { subject: path });
+    }
+    if (maxBytes !== undefined && stats.size > maxBytes) {
+      await handle.close();
+      throw new DistillError('FILE_TOO_LARGE', `${path} is ${stats.size} bytes, over the ${maxBytes}-byte limit`, {
+        subject: path,
+        hint: 'raise maxBytes or use openFile() to stream it',
+      });
+    }
+    return { handle, size: stats.size };
+  }
+
+  async readFile(path: string, options: ReadOptions = {}): Promise<Buffer> {
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_READ_BYTES;
+    const { handle, size } = await this.openConfined(path, maxBytes);
+    try {
+      const buffer = Buffer.allocUnsafe(size);
+      let filled = 0;
+      while (filled < size) {
+        const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled === size ? buffer : buffer.subarray(0, filled);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  readEntry(entry: FileEntry, options: ReadOptions = {}): Promise<Buffer> {
+    return this.readFile(entry.path, options);
+  }
+
+  async openFile(path: string): Promise<Readable> {
+    const { handle } = await this.openConfined(path, undefined);
+    return handle.createReadStream();
+  }
+}
+
+async function readMagic(hostPath: string, size: number): Promise<Buffer | undefined> {
+  try {
+    const handle = await open(hostPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const magic = Buffer.alloc(Math.min(4, size));
+      const { bytesRead } = await handle.read(magic, 0, magic.length, 0);
+      return bytesRead === magic.length ? magic : magic.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** Walks a root filesystem with lstat (host symlinks are recorded, never followed) into a resolver. */
+export async function openDirectory(root: string): Promise<DirectoryResolver> {
+  let canonical: string;
+  let rootStats: Stats;
+  try {
+    canonical = await realpath(root);
+    rootStats = await lstat(canonical);
+  } catch (error) {
+    throw new DistillError('SOURCE_NOT_FOUND', `cannot open directory ${root}: ${describeError(error)}`, { subject: root, cause: error });
+  }
+  if (!rootStats.isDirectory()) throw new DistillError('SOURCE_NOT_FOUND', `${root} is not a directory`, { subject: root });
+  const map = new Map<string, FileEntry>();
+  const issues: Issue[] = [];
+  map.set('/', toEntry('/', rootStats, 'dir'));
+  const magicQueue: { entry: FileEntry; host: string }[] = [];
+  const stack = ['/'];
+  while (stack.length > 0) {
+    const dir = stack.pop() as string;
+    const hostDir = dir === '/' ? canonical : canonical + dir;
+    let handle;
+    try {
+      handle = await opendir(hostDir);
+    } catch (error) {
+      issues.push({ code: 'UNREADABLE', message: `cannot list ${dir}: ${describeError(error)}`, path: dir, source: 'directory' });
+      continue;
+    }
+    for await (const dirent of handle) {
+      const path = dir === '/' ? '/' + dirent.name : dir + '/' + dirent.name;
+      const host = canonical + path;
+      let stats: Stats;
+      try {
+        stats = await lstat(host);
+      } catch (error) {
+        issues.push({ code: 'UNREADABLE', message: `cannot stat ${path}: ${describeError(error)}`, path, source: 'directory' });
+        continue;
+      }
+      const type = typeOf(stats);
+      if (type === undefined) continue;
+      const entry = toEntry(path, stats, type);
+      if (type === 'symlink') {
+        try {
+          entry.linkTarget = await readlink(host);
+        } catch (error) {
+          issues.push({ code: 'UNREADABLE', message: `cannot read link ${path}: ${describeError(error)}`, path, source: 'directory' });
+        }
+      } else if (type === 'dir') {
+        stack.push(path);
+      } else if (type === 'file') {
+        if (entry.size === 0) entry.magic = Buffer.alloc(0);
+        else magicQueue.push({ entry, host });
+      }
+      map.set(path, entry);
+    }
+  }
+  for (let i = 0; i < magicQueue.length; i += MAGIC_CONCURRENCY) {
+    const batch = magicQueue.slice(i, i + MAGIC_CONCURRENCY);
+    const magics = await Promise.all(batch.map(({ entry, host }) => readMagic(host, entry.size)));
+    batch.forEach(({ entry }, index) => {
+      const magic = magics[index];
+      if (magic !== undefined) entry.magic = magic;
+    });
+  }
+  return new DirectoryResolver(canonical, map, issues);
+}
