@@ -49,20 +49,20 @@ export class AllLayersResolver extends EntryTree implements FileResolver {
     return [...(this.byPath.get(imagePath(path)) ?? [])];
   }
 
-  readFile(path: string, options: ReadOptions = {}): Promise<Buffer> {
+  async readFile(path: string, options: ReadOptions = {}): Promise<Buffer> {
     return this.content.read(this.resolveRegular(path), options.maxBytes);
   }
 
-  readEntry(entry: FileEntry, options: ReadOptions = {}): Promise<Buffer> {
+  async readEntry(entry: FileEntry, options: ReadOptions = {}): Promise<Buffer> {
     return this.content.read(entry, options.maxBytes);
   }
 
-  openFile(path: string): Promise<Readable> {
+  async openFile(path: string): Promise<Readable> {
     return this.content.open(this.resolveRegular(path));
   }
 
   /** Reads many entry versions with one re-stream per layer; failures map to their DistillError. */
-  readEntries(entries: readonly FileEntry[], options: ReadOptions = {}): Promise<Map<FileEntry, Buffer | DistillError>> {
+  async readEntries(entries: readonly FileEntry[], options: ReadOptions = {}): Promise<Map<FileEntry, Buffer | DistillError>> {
     return this.content.readMany(entries, options.maxBytes);
   }
 }

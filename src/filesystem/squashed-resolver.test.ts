@@ -212,7 +212,8 @@ describe.skipIf(!hasCommand('umoci'))('squash of a synthetic multi-layer image',
     expect((await resolver.readFile('/etc/escape')).toString()).toBe('root:x:0:0:root:/root:/bin/sh\n');
     expect(resolver.stat('/bin/tool-hard')?.magic?.toString('hex')).toBe('7f454c46');
     expect((await resolver.readFile('/bin/tool-hard')).equals(await resolver.readFile('/usr/bin/tool'))).toBe(true);
-    expect(resolver.glob('/home/**').map((e) => e.path)).toEqual(['/home/user', '/home/user/.profile']);
+    expect(resolver.glob('/home/**').map((e) => e.path)).toEqual(['/home', '/home/user', '/home/user/.profile']);
+    expect(resolver.glob(['/home/*/.*', '/etc/host*']).map((e) => e.path)).toEqual(['/etc/hostname', '/home/user/.profile']);
     const stream = await resolver.openFile('/big.bin');
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);

@@ -141,15 +141,15 @@ export class SquashedResolver extends EntryTree implements FileResolver {
     }
   }
 
-  readFile(path: string, options: ReadOptions = {}): Promise<Buffer> {
+  async readFile(path: string, options: ReadOptions = {}): Promise<Buffer> {
     return this.content.read(this.resolveRegular(path), options.maxBytes);
   }
 
-  readEntry(entry: FileEntry, options: ReadOptions = {}): Promise<Buffer> {
+  async readEntry(entry: FileEntry, options: ReadOptions = {}): Promise<Buffer> {
     return this.content.read(entry, options.maxBytes);
   }
 
-  openFile(path: string): Promise<Readable> {
+  async openFile(path: string): Promise<Readable> {
     return this.content.open(this.resolveRegular(path));
   }
 
