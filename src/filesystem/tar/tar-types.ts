@@ -26,6 +26,9 @@ export interface TarHeader {
   headerOffset: number;
   /** Byte offset of the content in the tar stream. */
   dataOffset: number;
+  /** Device numbers, for char and block entries. */
+  devMajor?: number;
+  devMinor?: number;
 }
 
 /** Receives one entry's content, chunk by chunk, in order. */
@@ -33,6 +36,8 @@ export interface TarContentSink {
   write(chunk: Buffer): void;
   /** Called once after the last chunk; may be async (e.g. a spill to disk finishing). */
   end(): void | Promise<void>;
+  /** Called instead of end() when reading fails before the content is complete (e.g. truncation). */
+  abort?(error: unknown): void;
 }
 
 export interface TarVisitor {
