@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DistillError, isDistillError } from '../../errors.js';
 import { stockImage } from '../../../test/helpers/oracles.js';
 import { END, base256, handHeader, padded, paxBody, paxEntry } from '../../../test/fixtures/tar/hand-made.js';
-import { parseTarHeaderBlock, readTar } from './tar-reader.js';
+import { indexTarFile, parseTarHeaderBlock, readTar } from './tar-reader.js';
 import type { TarContentSink, TarHeader, TarReadOptions } from './tar-types.js';
 
 interface Seen {
@@ -246,6 +246,11 @@ describe('readTar against GNU tar', () => {
       expect(byName.get('long/longtarget')?.linkName).toBe('t'.repeat(300));
       expect(byName.get(`long/${'h'.repeat(120)}`)).toMatchObject({ type: 'hardlink', linkName: longest });
       expect(byName.get('long/bigid')).toMatchObject({ uid: 3_000_000, gid: 4_000_000 });
+      if (format === 'gnu') {
+        // GNU tar stores ids above 2097151 in base-256.
+        const own = (byName.get('long/bigid') as TarHeader).dataOffset - 512;
+        expect(readFileSync(archive(format))[own + 108]).toBe(0x80);
+      }
       expect(byName.get('deep/fifo')?.type).toBe('fifo');
       if (hasDevice) expect(byName.get('long/chardev')).toMatchObject({ type: 'char', devMajor: 1, devMinor: 3 });
       if (format === 'pax') expect(byName.get(longest)?.pax['path']).toBe(longest);
@@ -273,6 +278,43 @@ describe('readTar against GNU tar', () => {
     if (hasXattr) {
       expect(seen.find((s) => s.header.name === 'basic/s512')?.header.pax['SCHILY.xattr.user.distill']).toBe('x-value');
     }
+  });
+
+  it('steps over GNU sparse entries (old GNU with extension blocks, pax 1.0) without losing sync', async () => {
+    const dir = join(work, 'sparse');
+    mkdirSync(dir, { recursive: true });
+    // 30 data segments: more than the 4 the old GNU header holds, so extension blocks follow it.
+    execFileSync('python3', ['-c', `f=open(${JSON.stringify(join(dir, 'sparse'))},'wb')\nfor i in range(30):\n  f.seek(i*65536); f.write(b'x'*100)\nf.truncate(30*65536)`]);
+    writeFileSync(join(dir, 'zafter'), 'after\n');
+    for (const format of ['gnu', 'pax']) {
+      const file = join(work, `sparse-${format}.tar`);
+      execFileSync('tar', [`--format=${format}`, '--sparse', '-C', dir, '-cf', file, 'sparse', 'zafter']);
+      const tar = readFileSync(file);
+      if (format === 'gnu') expect([String.fromCharCode(tar[156] as number), tar[482]]).toEqual(['S', 1]);
+      const { seen, summary } = await collect(chunked(tar, 700));
+      expect(seen.map((s) => [s.header.name, s.header.type])).toEqual([['sparse', 'other'], ['zafter', 'file']]);
+      expect(gnuListing(file).map((l) => l.name)).toEqual(['sparse', 'zafter']);
+      expect(seen[1]?.sha256).toBe(sha256(Buffer.from('after\n')));
+      expect(summary.bytes).toBe(tar.length);
+    }
+  });
+
+  it('indexTarFile seeks over content and reports the same headers as readTar', async () => {
+    for (const file of [archive('gnu'), archive('pax', ['--pax-option=comment=global-note']), archive('v7'), stockImage('nginx')]) {
+      const { seen } = await collect(createReadStream(file));
+      expect(await indexTarFile(file)).toEqual(seen.map((s) => s.header));
+    }
+    const tar = readFileSync(archive('ustar'));
+    const big = (await indexTarFile(archive('ustar'))).find((h) => h.name === 'big/one-mib') as TarHeader;
+    const cut = join(work, 'cut.tar');
+    writeFileSync(cut, tar.subarray(0, big.dataOffset + 1000));
+    const err = await failure(indexTarFile(cut));
+    expect(err.code).toBe('TAR_TRUNCATED');
+    expect(err.subject).toBe(cut);
+    writeFileSync(cut, tar.subarray(0, big.dataOffset + big.size + 100)); // content complete, next header cut
+    expect((await failure(indexTarFile(cut))).code).toBe('TAR_TRUNCATED');
+    expect((await failure(collect(createReadStream(cut)))).code).toBe('TAR_TRUNCATED');
+    expect((await failure(indexTarFile(join(work, 'missing.tar')))).code).toBe('IO');
   });
 
   it('gives identical results whatever the chunk size', async () => {
@@ -519,6 +561,15 @@ describe('readTar on hostile input', () => {
         outcome = error.code;
       }
       codes.set(outcome, (codes.get(outcome) ?? 0) + 1);
+      if (i % 10 === 0) {
+        const file = join(work, 'corrupt.tar');
+        writeFileSync(file, input);
+        try {
+          await indexTarFile(file, { maxEntrySize: 1 << 30 });
+        } catch (error) {
+          if (!isDistillError(error)) throw error;
+        }
+      }
     }
     expect([...codes.keys()].every((c) => ['ok', 'TAR_CORRUPT', 'TAR_TRUNCATED', 'TAR_ENTRY_TOO_LARGE'].includes(c))).toBe(true);
     expect(codes.get('ok')).toBeGreaterThan(0);

@@ -1,4 +1,5 @@
 /** @module filesystem/tar/tar-reader — streaming push parser for ustar, GNU, pax and v7 tar streams. */
+import { open, type FileHandle } from 'node:fs/promises';
 import { DistillError, isDistillError } from '../../errors.js';
 import type { FileType } from '../file-entry.js';
 import {
@@ -106,6 +107,8 @@ class TarParser {
   private readonly maxEntrySize: number;
   private readonly maxMetadataSize: number;
   private readonly label: string | undefined;
+  /** Seek mode (indexTarFile): push() stops where skipped content begins so the caller can seek past it. */
+  seekMode = false;
 
   constructor(
     private readonly visitor: TarVisitor,
@@ -156,6 +159,7 @@ class TarParser {
           break;
         }
         case DATA: {
+          if (this.seekMode && this.sink === undefined) return undefined;
           const n = Math.min(this.remaining, length - pos);
           if (this.sink !== undefined) {
             const slice = pos === 0 && n === length ? chunk : chunk.subarray(pos, pos + n);
@@ -202,6 +206,25 @@ class TarParser {
       }
     }
     return undefined;
+  }
+
+  get ended(): boolean {
+    return this.state === DONE;
+  }
+
+  /** In seek mode: skips the pending unread content (and padding) without reading it. */
+  skipContent(): void {
+    if (this.state !== DATA || this.sink !== undefined) return;
+    this.consumed += this.remaining + this.padding;
+    this.remaining = 0;
+    this.padding = 0;
+    this.state = HEADER;
+  }
+
+  /** In seek mode: the archive ends at `size` but the parser expected more. */
+  truncatedAt(size: number): DistillError {
+    this.consumed = size;
+    return this.truncated('inside entry content or its padding');
   }
 
   private async resumeAfter(pending: Promise<void>, chunk: Buffer, pos: number): Promise<void> {
@@ -516,6 +539,44 @@ function sourceFailure(error: unknown, offset: number, label: string | undefined
     });
   }
   return new DistillError('IO', `reading tar stream${where} failed: ${message}`, { cause: error, ...subject });
+}
+
+/**
+ * Lists the entries of a tar file by reading only its header blocks (and pax / long-name records),
+ * seeking over content: cheap on multi-GB docker-archive / oci-archive files. The entries' exact
+ * headerOffset / dataOffset / size let callers read a member with
+ * `createReadStream(path, { start: dataOffset, end: dataOffset + size - 1 })`.
+ * Stops at the end-of-archive marker. Same errors as readTar (a member cut short is TAR_TRUNCATED).
+ */
+export async function indexTarFile(path: string, options: TarReadOptions = {}): Promise<TarHeader[]> {
+  const entries: TarHeader[] = [];
+  const label = options.label ?? path;
+  const parser = new TarParser({ entry: (header) => void entries.push(header) }, { ...options, label });
+  parser.seekMode = true;
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, 'r');
+    const size = (await handle.stat()).size;
+    const buffer = Buffer.allocUnsafe(32 * 1024);
+    while (!parser.ended) {
+      const position = parser.position;
+      if (position > size) throw parser.truncatedAt(size);
+      if (position === size) break;
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - position), position);
+      if (bytesRead === 0) break;
+      // Seek mode never awaits: the visitor returns no sinks.
+      void parser.push(buffer.subarray(0, bytesRead));
+      parser.skipContent();
+    }
+    if (parser.position > size) throw parser.truncatedAt(size);
+    parser.finish();
+    return entries;
+  } catch (error) {
+    if (isDistillError(error)) throw error;
+    throw sourceFailure(error, parser.position, label);
+  } finally {
+    await handle?.close();
+  }
 }
 
 /**
