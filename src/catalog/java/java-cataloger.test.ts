@@ -57,8 +57,8 @@ describe('javaCataloger', () => {
     expect(result.issues).toEqual([]);
     const oracle = [...unzipPoms(join(root, 'usr/share/java/commons-lang3.jar')), ...unzipPoms(join(root, 'usr/share/java/commons-io.jar'))].sort();
     expect(oracle).toEqual(['commons-io:commons-io@2.11.0', 'org.apache.commons:commons-lang3@3.12.0']);
-    expect(result.packages.map(coords).sort()).toEqual(oracle);
-    const lang = result.packages.find((p) => p.name === 'commons-lang3');
+    expect((result.packages as JavaPackage[]).map(coords).sort()).toEqual(oracle);
+    const lang = (result.packages as JavaPackage[]).find((p) => p.name === 'commons-lang3');
     expect(lang?.purl).toBe('pkg:maven/org.apache.commons/commons-lang3@3.12.0');
     expect(lang?.locations[0]?.path).toBe('/usr/share/java/commons-lang3.jar');
     expect(lang?.virtualPath).toBe('/usr/share/java/commons-lang3.jar');
@@ -71,7 +71,7 @@ describe('javaCataloger', () => {
     mkdirSync(join(root, 'opt/app'), { recursive: true });
     copyFileSync(join(war, 'demo.war'), join(root, 'opt/app/demo.war'));
     const result = await javaCataloger.catalog(await directoryContext(root));
-    const byVirtual = Object.fromEntries(result.packages.map((p) => [p.virtualPath, p.purl]));
+    const byVirtual = Object.fromEntries((result.packages as JavaPackage[]).map((p) => [p.virtualPath, p.purl]));
     expect(byVirtual).toEqual({
       '/opt/app/demo.war': 'pkg:maven/com.example/demo@7.1.0',
       '/opt/app/demo.war!/WEB-INF/lib/commons-lang3-3.12.0.jar': 'pkg:maven/org.apache.commons/commons-lang3@3.12.0',
