@@ -3,11 +3,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, chmodSync, chownSync, writeFileSync, utimesSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Readable } from 'node:stream';
+import { createGunzip, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DistillError, isDistillError } from '../../errors.js';
 import { stockImage } from '../../../test/helpers/oracles.js';
-import { END, base256, handHeader, padded, paxBody, paxEntry } from '../../../test/fixtures/tar/hand-made.js';
+import { END, base256, handHeader, padded, paxEntry } from '../../../test/fixtures/tar/hand-made.js';
 import { indexTarFile, parseTarHeaderBlock, readTar } from './tar-reader.js';
 import type { TarContentSink, TarHeader, TarReadOptions } from './tar-types.js';
 
@@ -603,6 +605,18 @@ describe('readTar visitor contract', () => {
     await readTar(chunked(tar, 1 << 16), { entry: () => ({ write: (c) => void chunks.push(c), end: () => {} }) });
     expect(chunks).toHaveLength(1);
     expect(chunks[0]?.buffer).toBe(tar.buffer);
+  });
+
+  it('reads through a real gunzip stream and reports a damaged gzip as DECOMPRESS_FAILED', async () => {
+    const tar = readFileSync(archive('gnu'));
+    const gz = gzipSync(tar);
+    const plain = await collect(chunked(tar, 65536));
+    expect(await collect(Readable.from([gz]).pipe(createGunzip()))).toEqual(plain);
+    const cut = await failure(collect(Readable.from([gz.subarray(0, gz.length >> 1)]).pipe(createGunzip())));
+    expect(cut.code).toBe('DECOMPRESS_FAILED');
+    const damaged = Buffer.from(gz);
+    for (let i = 100; i < 140; i++) damaged[i] = 0xff;
+    expect(['DECOMPRESS_FAILED', 'TAR_CORRUPT']).toContain((await failure(collect(Readable.from([damaged]).pipe(createGunzip())))).code);
   });
 
   it('propagates visitor errors unchanged and wraps source errors', async () => {
