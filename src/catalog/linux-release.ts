@@ -114,8 +114,3 @@ export async function detectRelease(resolver: FileResolver): Promise<{ release: 
   }
   return { release, issues };
 }
-
-/** The distro qualifier used in purls: `debian-12.8`, `alpine-3.20.3`; the precise version wins over VERSION_ID. */
-export function distroVersion(release: LinuxRelease | undefined): string | undefined {
-  return release?.precise ?? release?.versionId;
-}

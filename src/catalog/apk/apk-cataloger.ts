@@ -1,10 +1,9 @@
 /** @module catalog/apk/apk-cataloger — Alpine packages from the apk installed database (/lib/apk/db/installed). */
 import { isUtf8 } from 'node:buffer';
-import { PackageURL } from 'packageurl-js';
 import { describeError, isDistillError, type Issue } from '../../errors.js';
-import type { ApkPackage, LinuxRelease } from '../../sbom/package.js';
+import type { ApkPackage } from '../../sbom/package.js';
+import { apkPurl } from '../../sbom/purl.js';
 import type { CatalogContext, CatalogResult, Cataloger } from '../cataloger.js';
-import { distroVersion } from '../linux-release.js';
 
 const NAME = 'apk';
 export const APK_INSTALLED = '/lib/apk/db/installed';
@@ -77,15 +76,6 @@ export function parseApkInstalled(content: Buffer, path = APK_INSTALLED): { reco
   return { records, issues };
 }
 
-/** `pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=3.20.3`, as Trivy and Syft write it (distro without the id). */
-export function apkPurl(name: string, version: string, architecture: string | undefined, release: LinuxRelease | undefined): string {
-  const qualifiers: Record<string, string> = {};
-  if (architecture) qualifiers.arch = architecture;
-  const distro = distroVersion(release);
-  if (distro !== undefined) qualifiers.distro = distro;
-  return new PackageURL('apk', release?.id ?? 'alpine', name, version, qualifiers, undefined).toString();
-}
-
 export const apkCataloger: Cataloger = {
   name: NAME,
   kind: 'os',
@@ -113,7 +103,7 @@ export const apkCataloger: Cataloger = {
         continue;
       }
       const architecture = record.architecture ?? '';
-      const purl = apkPurl(record.name, record.version, architecture, context.release);
+      const purl = apkPurl({ name: record.name, version: record.version, ...(architecture ? { architecture } : {}), ...(context.release ? { release: context.release } : {}) });
       packages.push({
         type: 'apk',
         id: `${purl}#${APK_INSTALLED}`,

@@ -2,10 +2,10 @@
 import { describeError, isDistillError, type Issue } from '../../errors.js';
 import type { FileResolver } from '../../filesystem/file-resolver.js';
 import type { DebPackage } from '../../sbom/package.js';
+import { debPurl } from '../../sbom/purl.js';
 import type { CatalogContext, CatalogResult, Cataloger } from '../cataloger.js';
 import { DEB822_MAX_BYTES, field, parseDeb822, type Deb822Paragraph } from '../deb822.js';
 import { COPYRIGHT_MAX_BYTES, licensesFromCopyright } from '../licenses/copyright.js';
-import { debPurl } from './deb-purl.js';
 
 const NAME = 'dpkg';
 const STATUS = '/var/lib/dpkg/status';
@@ -157,7 +157,8 @@ async function toPackage(entry: Entry, context: CatalogContext, issues: Issue[])
   }
   const architecture = field(paragraph, 'Architecture') ?? '';
   const { sourceName, sourceVersion } = parseSourceField(field(paragraph, 'Source'), name, version);
-  const purl = debPurl(name, version, architecture, context.release);
+  // Trivy's rendering (epoch as a qualifier, no `upstream`): see sbom/purl.ts; source data lives in sourceName/Version.
+  const purl = debPurl({ name, version, ...(architecture ? { architecture } : {}), ...(context.release ? { release: context.release } : {}) });
 
   let files: string[] = [];
   if (entry.md5sums !== undefined) {
