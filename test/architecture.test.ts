@@ -67,7 +67,8 @@ describe('architecture', () => {
     for (const file of files) {
       const name = relative(src, file);
       expect(name, name).toMatch(/^[a-z0-9/-]+(\.test)?\.ts$/);
-      if (!file.endsWith('.test.ts')) expect(readFileSync(file, 'utf8').split('\n')[0], name).toMatch(/^\/\*\* @module \S+ — .+\*\/$/);
+      const lines = readFileSync(file, 'utf8').split('\n').filter((line) => !line.startsWith('#!'));
+      if (!file.endsWith('.test.ts')) expect(lines[0], name).toMatch(/^\/\*\* @module \S+ — .+\*\/$/);
     }
   });
 });

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# demo.sh: installs distill and runs the main job on the embedded defaults.
+# Today that is: build the public-image equivalent of nginx (../shared/tools/stock-image) and print its
+# SBOM with `distill sbom`. Building distill's own minimal image, scanning and comparing arrive with
+# `distill build` and `distill scan` (see the README's status table).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/system-packages.sh
+npm ci --no-audit --no-fund
+npm run build
+mkdir -p .cache/demo
+stock="${DISTILL_STOCK_IMAGE_TOOL:-../shared/tools/stock-image}"
+[ -s .cache/demo/stock-nginx.tar ] || "$stock" nginx .cache/demo/stock-nginx.tar >/dev/null
+node dist/cli/main.js sbom docker-archive:.cache/demo/stock-nginx.tar
+node dist/cli/main.js sbom docker-archive:.cache/demo/stock-nginx.tar --format cyclonedx-json --output .cache/demo/stock-nginx.cdx.json
+echo "CycloneDX SBOM written to .cache/demo/stock-nginx.cdx.json" >&2
