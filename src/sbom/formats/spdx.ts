@@ -78,7 +78,7 @@ export interface SpdxEncodeOptions {
 /**
  * Encodes an SBOM as SPDX 2.3 JSON: the image is a CONTAINER package the document DESCRIBES, which CONTAINS
  * every package; deb/apk packages are GENERATED_FROM their SOURCE package; the distro is an
- * OPERATING-SYSTEM package. Packages carry purl (PACKAGE-MANAGER) and cpe23Type (SECURITY) externalRefs,
+ * OPERATING_SYSTEM package. Packages carry purl (PACKAGE-MANAGER) and cpe23Type (SECURITY) externalRefs,
  * licenseDeclared (non-SPDX names become LicenseRef-… with hasExtractedLicensingInfos), licenseConcluded
  * NOASSERTION (distill does not conclude licenses), and the distill properties as OTHER annotations.
  * documentNamespace is derived from the content, so equal input gives byte-identical output.
@@ -132,7 +132,7 @@ export function encodeSpdx(sbom: Sbom, options: SpdxEncodeOptions = {}): string 
       licenseConcluded: 'NOASSERTION',
       licenseDeclared: 'NOASSERTION',
       copyrightText: 'NOASSERTION',
-      primaryPackagePurpose: 'OPERATING-SYSTEM',
+      primaryPackagePurpose: 'OPERATING_SYSTEM',
       ...(props.length > 0 ? { annotations: annotations(props, created, tool) } : {}),
     });
   }
@@ -313,7 +313,7 @@ export function decodeSpdx(doc: Json): Sbom {
       subject.tags = bag.all('distill:tag');
       const platform = bag.get('distill:platform')?.split('/');
       if (platform && platform[0] && platform[1]) subject.platform = { os: platform[0], architecture: platform[1], ...(platform[2] ? { variant: platform[2] } : {}) };
-    } else if (purpose === 'OPERATING-SYSTEM') {
+    } else if (purpose === 'OPERATING_SYSTEM' || purpose === 'OPERATING-SYSTEM') {
       if (!distro && typeof raw.name === 'string') distro = releaseFromProperties(raw.name, str(raw.versionInfo), new PropertyBag(annotationProps(raw)));
     } else if (purpose === 'SOURCE' || (parts && purlQualifier(parts, 'arch') === 'source')) {
       sources.set(spdxId, { name: str(raw.name) ?? parts?.name ?? '', version: str(raw.versionInfo) ?? '' });

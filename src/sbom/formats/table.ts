@@ -37,7 +37,7 @@ export function encodeTable(sbom: Sbom, options: TableEncodeOptions = {}): strin
     const total = (): number => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
     while (total() > options.width) {
       const widest = shrinkable.reduce((best, i) => ((widths[i] as number) > (widths[best] as number) ? i : best), shrinkable[0] as number);
-      if ((widths[widest] as number) <= Math.max(8, [...(header[widest] as string)].length)) break;
+      if ((widths[widest] as number) <= Math.max(4, [...(header[widest] as string)].length)) break;
       widths[widest] = (widths[widest] as number) - 1;
     }
   }
