@@ -1,9 +1,8 @@
 /** @module catalog/go/go-cataloger.test — Go binary cataloger against real binaries (Debian, `go build`, synthetic pre-1.18 layouts); oracle: `go version -m`. */
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cached } from '../../../test/helpers/oracles.js';
-import { debianRoot, directoryContext, freshDir, run } from '../../../test/fixtures/catalog-lang/lang-helpers.js';
+import { debianRoot, directoryContext, freshDir, goBinaries, run } from '../../../test/fixtures/catalog-lang/lang-helpers.js';
 import type { GoModulePackage } from '../../sbom/package.js';
 import { BUILDINFO_MAGIC, parseModinfo, readGoBuildInfo } from './buildinfo.js';
 import { goCataloger, golangPurl, ldflagsVersion, selectsGoCandidate } from './go-cataloger.js';
@@ -27,47 +26,6 @@ function depsOf(packages: GoModulePackage[], path: string): string[] {
     .filter((p) => p.locations[0]?.path === path && !p.main && p.name !== 'stdlib')
     .map((p) => `${p.name}@${p.version === '' ? '(devel)' : p.version}`)
     .sort();
-}
-
-const GO_ENV = (root: string): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH,
-  HOME: root,
-  GOPATH: join(root, 'gopath'),
-  GOCACHE: join(root, 'gocache'),
-  GOPROXY: `file://${join(root, 'proxy')}`,
-  GOSUMDB: 'off',
-  GOFLAGS: '-mod=mod -modcacherw -buildvcs=false',
-  GO111MODULE: 'on',
-  CGO_ENABLED: '0',
-});
-
-/** Builds real binaries: a module with no deps, and one with a proxied dependency plus a local replacement. */
-function goBinaries(): string {
-  return cached('lang-go-bins', (tmp) => {
-    const w = (path: string, text: string): void => {
-      mkdirSync(join(tmp, path, '..'), { recursive: true });
-      writeFileSync(join(tmp, path), text);
-    };
-    // A file:// GOPROXY serving example.com/greet v1.2.3 (the proxy protocol: list, .info, .mod, .zip).
-    w('stage/example.com/greet@v1.2.3/go.mod', 'module example.com/greet\n\ngo 1.19\n');
-    w('stage/example.com/greet@v1.2.3/greet.go', 'package greet\n\nfunc Hello() string { return "hello" }\n');
-    w('proxy/example.com/greet/@v/list', 'v1.2.3\n');
-    w('proxy/example.com/greet/@v/v1.2.3.info', '{"Version":"v1.2.3","Time":"2023-01-01T00:00:00Z"}\n');
-    w('proxy/example.com/greet/@v/v1.2.3.mod', 'module example.com/greet\n\ngo 1.19\n');
-    run('zip', ['-qrD', join(tmp, 'proxy/example.com/greet/@v/v1.2.3.zip'), 'example.com'], { cwd: join(tmp, 'stage') });
-    w('src/app/localdep/go.mod', 'module example.com/localdep\n\ngo 1.19\n');
-    w('src/app/localdep/dep.go', 'package localdep\n\nconst Name = "local"\n');
-    w('src/app/go.mod', 'module example.com/app\n\ngo 1.19\n\nrequire (\n\texample.com/greet v1.2.3\n\texample.com/localdep v0.0.0\n)\n\nreplace example.com/localdep => ./localdep\n');
-    w('src/app/main.go', 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n\t"example.com/localdep"\n)\n\nvar version = "dev"\n\nfunc main() { fmt.Println(greet.Hello(), localdep.Name, version) }\n');
-    w('src/hello/go.mod', 'module example.com/hello\n\ngo 1.19\n');
-    w('src/hello/main.go', 'package main\n\nfunc main() { println("hi") }\n');
-    const env = GO_ENV(tmp);
-    run('go', ['mod', 'tidy'], { cwd: join(tmp, 'src/app'), env });
-    run('go', ['build', '-o', join(tmp, 'root/usr/local/bin/app'), '-ldflags', '-X main.version=1.4.2'], { cwd: join(tmp, 'src/app'), env });
-    run('go', ['build', '-o', join(tmp, 'root/usr/local/bin/app-stripped'), '-ldflags=-s -w'], { cwd: join(tmp, 'src/app'), env });
-    run('go', ['build', '-o', join(tmp, 'root/usr/local/bin/hello')], { cwd: join(tmp, 'src/hello'), env });
-    for (const dir of ['gopath', 'gocache', 'stage']) rmSync(join(tmp, dir), { recursive: true, force: true });
-  });
 }
 
 /** A minimal ELF with a `.go.buildinfo` section in the pre-1.18 pointer format (or inline, for hostile variants). */

@@ -1,10 +1,10 @@
 /** @module catalog/npm/npm-cataloger.test — npm cataloger against a real `npm install` tree (oracle: `npm ls --all --json`) and hostile manifests. */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cached } from '../../../test/helpers/oracles.js';
-import { directoryContext, freshDir, run } from '../../../test/fixtures/catalog-lang/lang-helpers.js';
+import { directoryContext, expressInstall, freshDir, run } from '../../../test/fixtures/catalog-lang/lang-helpers.js';
 import { isInstalledPackageManifest, npmCataloger, npmLicenses, npmPurl } from './npm-cataloger.js';
 
 interface NpmLsNode {
@@ -29,10 +29,7 @@ function write(root: string, path: string, content: string | Buffer): void {
 
 describe('npmCataloger', () => {
   it('finds exactly the packages `npm ls --all` reports for a real express@4 install', async () => {
-    const prefix = cached('lang-npm-express4', (tmp) => {
-      mkdirSync(tmp, { recursive: true });
-      execFileSync('npm', ['install', '--prefix', tmp, '--no-audit', '--no-fund', '--ignore-scripts', 'express@4'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    });
+    const prefix = expressInstall();
     const oracle = npmLsSet(JSON.parse(run('npm', ['ls', '--all', '--json', '--prefix', prefix])) as NpmLsNode);
     expect(oracle.size).toBeGreaterThan(40);
     const result = await npmCataloger.catalog(await directoryContext(prefix));
