@@ -64,7 +64,11 @@ export function deriveSourcePackages(packages: readonly Package[], release?: Lin
     const source = sourceOf(pkg, release);
     if (source && !byPurl.has(source.purl)) byPurl.set(source.purl, source);
   }
-  return [...byPurl.values()].sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.version, b.version) || compareStrings(a.purl, b.purl));
+  return sortSources([...byPurl.values()]);
+}
+
+function sortSources(sources: SourcePackage[]): SourcePackage[] {
+  return sources.sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.version, b.version) || compareStrings(a.purl, b.purl));
 }
 
 function compareStrings(a: string, b: string): number {
@@ -87,17 +91,25 @@ export function buildRelationships(sbom: Pick<Sbom, 'packages' | 'relationships'
   sourcePackages: SourcePackage[];
   relationships: Relationship[];
 } {
-  const sourcePackages = deriveSourcePackages(sbom.packages, sbom.distro);
-  const ids = new Set<string>([SUBJECT_ID, ...sbom.packages.map((p) => p.id), ...sourcePackages.map((s) => s.id)]);
+  // Building a purl is the expensive part: one per distinct (type, source name, version).
+  const memo = new Map<string, SourcePackage | undefined>();
+  const sourceFor = (pkg: Package): SourcePackage | undefined => {
+    const key = pkg.type === 'deb' ? `deb\0${pkg.sourceName || pkg.name}\0${pkg.sourceVersion || pkg.version}` : pkg.type === 'apk' ? `apk\0${pkg.origin || pkg.name}\0${pkg.version}` : '';
+    if (key === '') return undefined;
+    if (!memo.has(key)) memo.set(key, sourceOf(pkg, sbom.distro));
+    return memo.get(key);
+  };
   const edges = new Map<string, Relationship>();
   const add = (relationship: Relationship): void => {
     edges.set(`${relationship.type}\0${relationship.from}\0${relationship.to}`, relationship);
   };
   for (const pkg of sbom.packages) {
     add({ from: SUBJECT_ID, to: pkg.id, type: 'contains' });
-    const source = sourceOf(pkg, sbom.distro);
+    const source = sourceFor(pkg);
     if (source) add({ from: pkg.id, to: source.id, type: 'built-from' });
   }
+  const sourcePackages = sortSources([...new Map([...memo.values()].filter((s): s is SourcePackage => s !== undefined).map((s) => [s.purl, s])).values()]);
+  const ids = new Set<string>([SUBJECT_ID, ...sbom.packages.map((p) => p.id), ...sourcePackages.map((s) => s.id)]);
   for (const relationship of sbom.relationships) {
     if (relationship.type === 'depends-on' && ids.has(relationship.from) && ids.has(relationship.to)) add(relationship);
   }

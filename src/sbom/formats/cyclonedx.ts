@@ -131,8 +131,16 @@ export function encodeCycloneDx(sbom: Sbom, options: CycloneDxEncodeOptions = {}
   const space = options.space ?? 2;
   // The lists are already in a deterministic order; the library's own sorting would reorder licenses.
   const unnumbered = serializer.serialize(bom, { sortLists: false, space });
-  bom.serialNumber = `urn:uuid:${uuidFromHash(createHash('sha256').update(unnumbered).digest('hex'))}`;
-  return serializer.serialize(bom, { sortLists: false, space });
+  const serialNumber = `urn:uuid:${uuidFromHash(createHash('sha256').update(unnumbered).digest('hex'))}`;
+  // Re-serialising through the library would normalise everything twice; insert the field where the
+  // library puts it (after "version") instead.
+  const document = JSON.parse(unnumbered) as Record<string, unknown>;
+  const ordered: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(document)) {
+    ordered[key] = value;
+    if (key === 'version') ordered.serialNumber = serialNumber;
+  }
+  return JSON.stringify(ordered, null, space);
 }
 
 type Json = Record<string, unknown>;
