@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/** @module cli/main — the `distill` command: parses flags, calls the library, renders, sets the exit code. */
+import { Command, CommanderError } from 'commander';
+import { isDistillError } from '../errors.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { registerSbomCommand } from './sbom-command.js';
+import { VERSION } from './version.js';
+
+const program = new Command('distill')
+  .description('Minimal container images from signed Debian packages, and answers for the CVEs that remain.')
+  .version(VERSION, '-V, --version')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+  .addHelpText(
+    'after',
+    `
+Exit codes: 0 ok, 1 internal error, 2 usage error, 3 unusable input (missing, corrupt or unrecognised
+source, digest mismatch, invalid SBOM), 4 file write failure.
+Docs: docs/ in the distill repository (one page per command).`,
+  );
+registerSbomCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = report(error);
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander has printed its own message already; help and version are not errors.
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  if (isDistillError(error)) {
+    process.stderr.write(`distill: ${error.message} [${error.code}]\n`);
+    if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
+    return exitCodeFor(error.code);
+  }
+  process.stderr.write(`distill: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write('  hint: this is a bug in distill; please report it with the command you ran\n');
+  return EXIT.internal;
+}
