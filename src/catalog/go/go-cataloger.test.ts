@@ -1,8 +1,8 @@
 /** @module catalog/go/go-cataloger.test — Go binary cataloger against real binaries (Debian, `go build`, synthetic pre-1.18 layouts); oracle: `go version -m`. */
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { debianRoot, directoryContext, freshDir, goBinaries, run } from '../../../test/fixtures/catalog-lang/lang-helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { debianRoot, directoryContext, freshDir, goBinaries, run, removeFreshDirs } from '../../../test/fixtures/catalog-lang/lang-helpers.js';
 import type { GoModulePackage } from '../../sbom/package.js';
 import { BUILDINFO_MAGIC, parseModinfo, readGoBuildInfo } from './buildinfo.js';
 import { goCataloger, golangPurl, ldflagsVersion, selectsGoCandidate } from './go-cataloger.js';
@@ -147,6 +147,8 @@ function writeExe(root: string, path: string, content: Buffer): string {
   chmodSync(full, 0o755);
   return full;
 }
+
+afterAll(removeFreshDirs);
 
 describe('goCataloger', () => {
   it('matches `go version -m` on Debian Go binaries (GOPATH builds: no modules, just the toolchain)', async () => {

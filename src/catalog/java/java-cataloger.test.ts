@@ -1,9 +1,9 @@
 /** @module catalog/java/java-cataloger.test — Java cataloger against real Debian jars (oracle: `unzip -p … pom.properties`), a built war with nested jars, and hostile zips. */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cached } from '../../../test/helpers/oracles.js';
-import { debianRoot, directoryContext, freshDir, run } from '../../../test/fixtures/catalog-lang/lang-helpers.js';
+import { debianRoot, directoryContext, freshDir, run, removeFreshDirs } from '../../../test/fixtures/catalog-lang/lang-helpers.js';
 import type { JavaPackage } from '../../sbom/package.js';
 import { javaCataloger, mavenPurl, nameVersionFromFileName, parseManifest } from './java-cataloger.js';
 
@@ -49,6 +49,8 @@ function builtWar(): string {
     run('rm', ['-rf', stage]);
   });
 }
+
+afterAll(removeFreshDirs);
 
 describe('javaCataloger', () => {
   it('reads the Maven coordinates `unzip` finds in real Debian jars, skipping their versioned symlinks', async () => {

@@ -2,9 +2,9 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cached } from '../../../test/helpers/oracles.js';
-import { directoryContext, expressInstall, freshDir, run } from '../../../test/fixtures/catalog-lang/lang-helpers.js';
+import { directoryContext, expressInstall, freshDir, run, removeFreshDirs } from '../../../test/fixtures/catalog-lang/lang-helpers.js';
 import { isInstalledPackageManifest, npmCataloger, npmLicenses, npmPurl } from './npm-cataloger.js';
 
 interface NpmLsNode {
@@ -26,6 +26,8 @@ function write(root: string, path: string, content: string | Buffer): void {
   mkdirSync(join(full, '..'), { recursive: true });
   writeFileSync(full, content);
 }
+
+afterAll(removeFreshDirs);
 
 describe('npmCataloger', () => {
   it('finds exactly the packages `npm ls --all` reports for a real express@4 install', async () => {

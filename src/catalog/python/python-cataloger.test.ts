@@ -1,8 +1,8 @@
 /** @module catalog/python/python-cataloger.test — Python cataloger against real Debian packages (oracle: importlib.metadata) and hostile metadata. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { debianRoot, directoryContext, freshDir, run } from '../../../test/fixtures/catalog-lang/lang-helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { debianRoot, directoryContext, freshDir, run, removeFreshDirs } from '../../../test/fixtures/catalog-lang/lang-helpers.js';
 import { classifierLicense, normalizePythonName, parseCoreMetadata, pypiPurl, pythonCataloger, pythonLicenses } from './python-cataloger.js';
 
 function write(root: string, path: string, content: string | Buffer): void {
@@ -15,6 +15,8 @@ const ORACLE = `
 import importlib.metadata as m, json, sys
 print(json.dumps(sorted({d.metadata['Name'] + '@' + d.version for d in m.distributions(path=[sys.argv[1]])})))
 `;
+
+afterAll(removeFreshDirs);
 
 describe('pythonCataloger', () => {
   it('finds the distributions importlib.metadata finds in real Debian python3 packages', async () => {

@@ -20,7 +20,10 @@ export type CoreMetadata = Map<string, string[]>;
 export function parseCoreMetadata(text: string): CoreMetadata {
   const fields: CoreMetadata = new Map();
   let last: string[] | undefined;
-  for (const rawLine of text.split('\n')) {
+  // Only the header block matters; do not split a multi-megabyte description into lines.
+  const blank = /\r?\n\r?\n/.exec(text);
+  const header = blank === null ? text : text.slice(0, blank.index + 1);
+  for (const rawLine of header.split('\n')) {
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
     if (line === '') break;
     if ((line[0] === ' ' || line[0] === '\t') && last !== undefined) {
