@@ -88,7 +88,11 @@ function uuidFromHash(hex: string): string {
 export interface CycloneDxEncodeOptions {
   /** JSON indentation (default 2). */
   space?: number;
+  /** CycloneDX version to write (default 1.6); 1.4 and 1.5 for consumers that lag behind. */
+  specVersion?: '1.4' | '1.5' | '1.6';
 }
+
+const SPECS = { '1.4': CDX.Spec.Spec1dot4, '1.5': CDX.Spec.Spec1dot5, '1.6': CDX.Spec.Spec1dot6 } as const;
 
 /**
  * Encodes an SBOM as CycloneDX 1.6 JSON. Components are sorted by purl, the image is metadata.component
@@ -127,7 +131,7 @@ export function encodeCycloneDx(sbom: Sbom, options: CycloneDxEncodeOptions = {}
     else if (rel.type === 'depends-on') byId.get(rel.from)?.dependencies.add(to.bomRef);
   }
 
-  const serializer = new CDX.Serialize.JsonSerializer(new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6));
+  const serializer = new CDX.Serialize.JsonSerializer(new CDX.Serialize.JSON.Normalize.Factory(SPECS[options.specVersion ?? '1.6']));
   const space = options.space ?? 2;
   // The lists are already in a deterministic order; the library's own sorting would reorder licenses.
   const unnumbered = serializer.serialize(bom, { sortLists: false, space });

@@ -8,7 +8,7 @@ import { isDistillError } from '../../errors.js';
 import { sampleSbom } from '../../../test/fixtures/sbom/sample-sbom.js';
 import { stockImage, trivyImagePackages } from '../../../test/helpers/oracles.js';
 import type { Package, Sbom } from '../package.js';
-import { decodeSbom, detectSbomFormat, encodeSbom } from './index.js';
+import { decodeSbom, detectSbomFormat, encodeCycloneDx, encodeSbom } from './index.js';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'sbom');
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -102,6 +102,22 @@ describe('CycloneDX 1.6', () => {
     expect(go).toMatchObject({ goVersion: 'go1.22.1', main: false });
     // Re-encoding the decoded document gives the same bytes (timestamps aside, which are equal here).
     expect(encodeSbom({ ...back, createdAt: sbom.createdAt }, 'cyclonedx-json')).toBe(text);
+  });
+});
+
+describe('older CycloneDX versions', () => {
+  it.each([
+    ['1.4', CDX.Spec.Version.v1dot4],
+    ['1.5', CDX.Spec.Version.v1dot5],
+  ] as const)('writes valid %s and reads it back to the same packages', async (version, schema) => {
+    const sbom = sampleSbom();
+    const text = encodeCycloneDx(sbom, { specVersion: version });
+    expect(JSON.parse(text).specVersion).toBe(version);
+    expect(await new CDX.Validation.JsonStrictValidator(schema).validate(text)).toBeNull();
+    const back = decodeSbom(text);
+    expect(back.issues).toEqual([]);
+    expect(sortedCore(back)).toEqual(sortedCore(sbom));
+    expect(back.tool).toEqual(sbom.tool);
   });
 });
 

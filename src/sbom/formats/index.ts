@@ -15,6 +15,8 @@ export interface EncodeOptions {
   space?: number;
   /** Terminal width for `table`. */
   width?: number;
+  /** CycloneDX version for `cyclonedx-json` (default 1.6). */
+  cyclonedxVersion?: '1.4' | '1.5' | '1.6';
 }
 
 export function isSbomFormat(value: string): value is SbomFormat {
@@ -25,7 +27,7 @@ export function encodeSbom(sbom: Sbom, format: SbomFormat, options: EncodeOption
   const json = options.space === undefined ? {} : { space: options.space };
   switch (format) {
     case 'cyclonedx-json':
-      return encodeCycloneDx(sbom, json);
+      return encodeCycloneDx(sbom, { ...json, ...(options.cyclonedxVersion ? { specVersion: options.cyclonedxVersion } : {}) });
     case 'spdx-json':
       return encodeSpdx(sbom, json);
     case 'json':
@@ -91,8 +93,8 @@ export function decodeSbom(text: string | Buffer, options: DecodeOptions = {}): 
   }
 }
 
-export { decodeCycloneDx, encodeCycloneDx, sortPackages } from './cyclonedx.js';
-export { decodeSpdx, encodeSpdx, sanitizeSpdxId } from './spdx.js';
+export { decodeCycloneDx, encodeCycloneDx, sortPackages, type CycloneDxEncodeOptions } from './cyclonedx.js';
+export { decodeSpdx, encodeSpdx, sanitizeSpdxId, type SpdxEncodeOptions } from './spdx.js';
 export { decodeNative, encodeNative, NATIVE_SCHEMA_VERSION } from './native.js';
-export { encodeTable } from './table.js';
+export { encodeTable, type TableEncodeOptions } from './table.js';
 export { classifyLicense, isSpdxExpression, isSpdxLicenseId, type LicenseKind } from './licenses.js';
