@@ -1,6 +1,6 @@
 /** @module filesystem/directory-resolver — a root filesystem on disk (`dir:` sources), confined to its root. */
-import { constants, type Stats } from 'node:fs';
-import { lstat, open, opendir, readlink, realpath } from 'node:fs/promises';
+import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { lstat, open, realpath } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { DistillError, describeError, type Issue } from '../errors.js';
 import type { FileEntry, FileType } from './file-entry.js';
@@ -8,8 +8,6 @@ import type { FileResolver, ReadOptions } from './file-resolver.js';
 import { comparePaths, EntryTree } from './entry-tree.js';
 import { DEFAULT_MAX_READ_BYTES } from './layer-reader.js';
 
-/** How many files have their magic bytes read at once while walking. */
-const MAGIC_CONCURRENCY = 32;
 
 function typeOf(stats: Stats): FileType | undefined {
   if (stats.isFile()) return 'file';
@@ -131,22 +129,52 @@ export class DirectoryResolver extends EntryTree implements FileResolver {
   }
 }
 
-async function readMagic(hostPath: string, size: number): Promise<Buffer | undefined> {
+function describeChild(path: string, canonical: string, issues: Issue[]): FileEntry | undefined {
+  const host = canonical + path;
+  let stats: Stats;
   try {
-    const handle = await open(hostPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    stats = lstatSync(host);
+  } catch (error) {
+    issues.push({ code: 'UNREADABLE', message: `cannot stat ${path}: ${describeError(error)}`, path, source: 'directory' });
+    return undefined;
+  }
+  const type = typeOf(stats);
+  if (type === undefined) return undefined;
+  const entry = toEntry(path, stats, type);
+  if (type === 'symlink') {
     try {
-      const magic = Buffer.alloc(Math.min(4, size));
-      const { bytesRead } = await handle.read(magic, 0, magic.length, 0);
-      return bytesRead === magic.length ? magic : magic.subarray(0, bytesRead);
-    } finally {
-      await handle.close();
+      entry.linkTarget = readlinkSync(host);
+    } catch (error) {
+      issues.push({ code: 'UNREADABLE', message: `cannot read link ${path}: ${describeError(error)}`, path, source: 'directory' });
     }
+  } else if (type === 'file') {
+    entry.magic = entry.size === 0 ? Buffer.alloc(0) : readMagic(host, entry.size);
+  }
+  return entry;
+}
+
+function readMagic(hostPath: string, size: number): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(hostPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const magic = Buffer.alloc(Math.min(4, size));
+    const bytesRead = readSync(fd, magic, 0, magic.length, 0);
+    return bytesRead === magic.length ? magic : magic.subarray(0, bytesRead);
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
-/** Walks a root filesystem with lstat (host symlinks are recorded, never followed) into a resolver. */
+/** How many directories are listed between two yields to the event loop. */
+const DIRECTORIES_PER_TICK = 64;
+
+/**
+ * Walks a root filesystem with lstat (host symlinks are recorded, never followed) into a resolver. The walk
+ * uses synchronous syscalls (an order of magnitude faster than promise round-trips per file) and yields to
+ * the event loop every few directories.
+ */
 export async function openDirectory(root: string): Promise<DirectoryResolver> {
   let canonical: string;
   let rootStats: Stats;
@@ -160,53 +188,24 @@ export async function openDirectory(root: string): Promise<DirectoryResolver> {
   const map = new Map<string, FileEntry>();
   const issues: Issue[] = [];
   map.set('/', toEntry('/', rootStats, 'dir'));
-  const magicQueue: { entry: FileEntry; host: string }[] = [];
   const stack = ['/'];
+  let listed = 0;
   while (stack.length > 0) {
     const dir = stack.pop() as string;
-    const hostDir = dir === '/' ? canonical : canonical + dir;
-    let handle;
+    if (++listed % DIRECTORIES_PER_TICK === 0) await new Promise<void>((done) => setImmediate(done));
+    let names: string[];
     try {
-      handle = await opendir(hostDir);
+      names = readdirSync(dir === '/' ? canonical : canonical + dir);
     } catch (error) {
       issues.push({ code: 'UNREADABLE', message: `cannot list ${dir}: ${describeError(error)}`, path: dir, source: 'directory' });
       continue;
     }
-    for await (const dirent of handle) {
-      const path = dir === '/' ? '/' + dirent.name : dir + '/' + dirent.name;
-      const host = canonical + path;
-      let stats: Stats;
-      try {
-        stats = await lstat(host);
-      } catch (error) {
-        issues.push({ code: 'UNREADABLE', message: `cannot stat ${path}: ${describeError(error)}`, path, source: 'directory' });
-        continue;
-      }
-      const type = typeOf(stats);
-      if (type === undefined) continue;
-      const entry = toEntry(path, stats, type);
-      if (type === 'symlink') {
-        try {
-          entry.linkTarget = await readlink(host);
-        } catch (error) {
-          issues.push({ code: 'UNREADABLE', message: `cannot read link ${path}: ${describeError(error)}`, path, source: 'directory' });
-        }
-      } else if (type === 'dir') {
-        stack.push(path);
-      } else if (type === 'file') {
-        if (entry.size === 0) entry.magic = Buffer.alloc(0);
-        else magicQueue.push({ entry, host });
-      }
-      map.set(path, entry);
+    for (const name of names) {
+      const entry = describeChild(dir === '/' ? '/' + name : dir + '/' + name, canonical, issues);
+      if (entry === undefined) continue;
+      if (entry.type === 'dir') stack.push(entry.path);
+      map.set(entry.path, entry);
     }
-  }
-  for (let i = 0; i < magicQueue.length; i += MAGIC_CONCURRENCY) {
-    const batch = magicQueue.slice(i, i + MAGIC_CONCURRENCY);
-    const magics = await Promise.all(batch.map(({ entry, host }) => readMagic(host, entry.size)));
-    batch.forEach(({ entry }, index) => {
-      const magic = magics[index];
-      if (magic !== undefined) entry.magic = magic;
-    });
   }
   return new DirectoryResolver(canonical, map, issues);
 }

@@ -46,8 +46,16 @@ export class LayerContent {
     return [...this.byLayer.values()];
   }
 
+  /** Entries shown under another path than their tar name (placed through a symlinked parent) → the original. */
+  private readonly originals = new WeakMap<FileEntry, FileEntry>();
+
+  alias(shown: FileEntry, original: FileEntry): void {
+    this.originals.set(shown, this.originals.get(original) ?? original);
+  }
+
   /** Where the bytes of a (file or hardlink) entry live, or a FILE_NOT_FOUND error. */
-  locate(entry: FileEntry): ContentRef {
+  locate(requested: FileEntry): ContentRef {
+    const entry = this.originals.get(requested) ?? requested;
     const layer = this.byLayer.get(entry.layer);
     if (layer === undefined) throw new DistillError('FILE_NOT_FOUND', `layer ${entry.layer} of ${entry.path} is not indexed`, { subject: entry.path });
     let current = entry;

@@ -119,6 +119,10 @@ function buildLayerDirs(work: string): string[] {
   symlinkSync('/usr/bin/tool', join(l0, 'etc/alt'));
   symlinkSync('../../../../../etc/passwd', join(l0, 'etc/escape'));
   put(l0, 'empty', '');
+  put(l0, 'usr/sbin/keep', 'k\n');
+  symlinkSync('usr/sbin', join(l0, 'sbin'));
+  put(l0, 'usr/lib/libc.so', 'libc\n');
+  symlinkSync('usr/lib', join(l0, 'lib'));
 
   const l1 = join(work, 'l1');
   put(l1, 'etc/.wh.hostname', '');
@@ -136,8 +140,15 @@ function buildLayerDirs(work: string): string[] {
   put(l2, 'etc/hostname', 'top\n');
   put(l2, 'usr/lib/x/.wh.new', '');
   put(l2, 'usr/bin/.wh.tool2', '');
-  return [l0, l1, l2];
+  // Layer 3 is tarred by explicit member list: `sbin/` has no entry of its own (the lower symlink is followed
+  // to usr/sbin), while `lib/` comes as a real directory entry (it replaces the lower symlink).
+  const l3 = join(work, 'l3');
+  put(l3, 'sbin/tool3', 'three\n', 0o755);
+  put(l3, 'lib/extra.so', 'extra\n');
+  return [l0, l1, l2, l3];
 }
+
+const LAYER3_MEMBERS = ['--no-recursion', './lib', './lib/extra.so', './sbin/tool3'];
 
 function writeBlob(layout: string, data: Buffer): { digest: string; size: number } {
   const hex = sha256(data);
@@ -147,14 +158,14 @@ function writeBlob(layout: string, data: Buffer): { digest: string; size: number
 
 /** A synthetic three-layer image: layer tars, OCI layout and umoci's unpack of it (cached). */
 function syntheticImage(): { tars: string[]; rootfs: string } {
-  const dir = cached('fs-synthetic-v3', (tmp) => {
+  const dir = cached('fs-synthetic-v4', (tmp) => {
     mkdirSync(tmp, { recursive: true });
     const layerDirs = buildLayerDirs(join(tmp, 'src'));
     const layout = join(tmp, 'layout');
     mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
     const tars = layerDirs.map((d, i) => {
       const tar = join(tmp, `layer${i}.tar`);
-      execFileSync('tar', ['--numeric-owner', '--sort=name', '-C', d, '-cf', tar, '.']);
+      execFileSync('tar', ['--numeric-owner', '--sort=name', '-C', d, '-cf', tar, ...(i === 3 ? LAYER3_MEMBERS : ['.'])]);
       return tar;
     });
     const diffIds = tars.map((t) => `sha256:${sha256(readFileSync(t))}`);
@@ -167,7 +178,7 @@ function syntheticImage(): { tars: string[]; rootfs: string } {
     writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     execFileSync('umoci', ['unpack', '--image', `${layout}:test`, join(tmp, 'bundle')], { stdio: ['ignore', 'ignore', 'inherit'] });
   });
-  return { tars: [0, 1, 2].map((i) => join(dir, `layer${i}.tar`)), rootfs: join(dir, 'bundle', 'rootfs') };
+  return { tars: [0, 1, 2, 3].map((i) => join(dir, `layer${i}.tar`)), rootfs: join(dir, 'bundle', 'rootfs') };
 }
 
 async function indexTars(tars: string[], capture?: (i: number) => ((e: FileEntry) => boolean) | undefined): Promise<LayerIndex[]> {
@@ -206,6 +217,12 @@ describe.skipIf(!hasCommand('umoci'))('squash of a synthetic multi-layer image',
     expect(resolver.lstat('/srv/thing')?.type).toBe('dir');
     expect((await resolver.readFile('/etc/hostname')).toString()).toBe('top\n');
     expect(resolver.layerOf('/etc/hostname')).toBe(2);
+    // Through a lower symlink parent vs a directory entry replacing a lower symlink.
+    expect(resolver.lstat('/usr/sbin/tool3')?.layer).toBe(3);
+    expect(resolver.lstat('/sbin')?.type).toBe('symlink');
+    expect(resolver.lstat('/lib')?.type).toBe('dir');
+    expect(resolver.lstat('/lib/libc.so')).toBeUndefined();
+    expect((await resolver.readFile('/sbin/tool3')).toString()).toBe('three\n');
     // Symlinks: relative, absolute, and one climbing above the root that must stay inside the image.
     expect(resolver.realPath('/bin/tool')).toBe('/usr/bin/tool');
     expect(resolver.stat('/etc/alt')?.path).toBe('/usr/bin/tool');

@@ -72,7 +72,7 @@ class MutableTree {
  * followed inside the root (securejoin semantics), missing parents are created, non-directories in the way
  * are replaced, and anything other than a directory replacing a directory removes the lower children.
  */
-function place(tree: MutableTree, entry: FileEntry): void {
+function place(tree: MutableTree, entry: FileEntry, content: LayerContent): void {
   if (entry.path === '/') {
     if (entry.type === 'dir') tree.set(entry);
     return;
@@ -86,6 +86,7 @@ function place(tree: MutableTree, entry: FileEntry): void {
     if (realParent !== parent) {
       parent = realParent;
       target = { ...entry, path: childPath(parent, baseName(entry.path)) };
+      content.alias(target, entry);
     }
     ensureDirectory(tree, parent, entry.layer);
   }
@@ -186,13 +187,14 @@ export class SquashedResolver extends EntryTree implements FileResolver {
 export function squash(layers: readonly LayerIndex[], readers: LayerReaders): SquashedResolver {
   const ordered = [...layers].sort((a, b) => a.layer - b.layer);
   const tree = new MutableTree();
+  const content = new LayerContent(ordered, readers);
   const issues: Issue[] = [];
   for (const layer of ordered) {
     // Whiteouts and opaque markers only hide lower layers, so they apply before this layer's own entries.
     for (const dir of layer.opaques) tree.clearChildren(dir);
     for (const path of layer.whiteouts) tree.delete(path);
-    for (const entry of layer.entries.values()) place(tree, entry);
+    for (const entry of layer.entries.values()) place(tree, entry, content);
     issues.push(...layer.issues);
   }
-  return new SquashedResolver(tree.entries, new LayerContent(ordered, readers), issues);
+  return new SquashedResolver(tree.entries, content, issues);
 }
