@@ -6,7 +6,9 @@ import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { isDistillError } from '../../errors.js';
 import { sampleSbom } from '../../../test/fixtures/sbom/sample-sbom.js';
-import { stockImage, trivyImagePackages } from '../../../test/helpers/oracles.js';
+import { execFileSync } from 'node:child_process';
+import { homedir } from 'node:os';
+import { cached, sharedDir, stockImage, trivyImagePackages } from '../../../test/helpers/oracles.js';
 import type { Package, Sbom } from '../package.js';
 import { decodeSbom, detectSbomFormat, encodeCycloneDx, encodeSbom } from './index.js';
 
@@ -240,6 +242,33 @@ describe('decoding real Trivy output', () => {
     expect(sbom.subject.configDigest).toBe('sha256:f39b9f97cf4eb73599d41d7bc74b591e35a8f743cf1e345cf245cf4e50e58be1');
     expect(await validateCycloneDx(encodeSbom(sbom, 'cyclonedx-json'))).toBeNull();
     expect(spdxValidator(JSON.parse(encodeSbom(sbom, 'spdx-json')))).toBe(true);
+  });
+});
+
+/** Trivy's SPDX JSON for a docker-archive (the same Trivy build and flags as trivy-packages, format spdx-json). */
+function trivyImageSpdx(archive: string, key: string): string {
+  const trivy = execFileSync(join(sharedDir, 'tools', 'trivy-packages'), ['path'], { encoding: 'utf8' }).trim();
+  const cache = join(process.env.DISTILL_ORACLE_CACHE ?? join(homedir(), '.cache', 'distill-oracles'), 'trivy-cache');
+  return cached(`trivy-${key}.spdx.json`, (tmp) =>
+    execFileSync(trivy, ['image', '--cache-dir', cache, '--skip-db-update', '--offline-scan', '--scanners', 'license', '--skip-files', '**/*.jar', '--format', 'spdx-json', '--quiet', '-o', tmp, '--input', archive], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+}
+
+describe('decoding real Trivy SPDX output', () => {
+  it('reads Trivy’s SPDX of stock nginx into the same packages as its CycloneDX', () => {
+    const fromCdx = decodeSbom(readFileSync(trivyImagePackages(stockImage('nginx'), 'nginx')));
+    const fromSpdx = decodeSbom(readFileSync(trivyImageSpdx(stockImage('nginx'), 'nginx')));
+    expect(fromSpdx.packages.length).toBeGreaterThanOrEqual(118);
+    const view = (s: Sbom) => s.packages.map((p) => (p.type === 'deb' ? [p.purl, p.name, p.version, p.architecture, p.sourceName, p.sourceVersion, p.maintainer] : [])).sort();
+    expect(view(fromSpdx)).toEqual(view(fromCdx));
+    expect(fromSpdx.distro).toMatchObject({ id: 'debian', precise: '12.15' });
+    expect(fromSpdx.subject.configDigest).toBe(fromCdx.subject.configDigest);
+    expect(fromSpdx.subject.layers).toEqual(fromCdx.subject.layers);
+    // Trivy writes SPDX license ids (GPL-2.0-only) where its CycloneDX has names (GPL-2.0).
+    expect(fromSpdx.packages.find((p) => p.name === 'zlib1g')?.licenses).toEqual(['Zlib']);
+    expect(fromSpdx.packages.find((p) => p.name === 'apt')?.licenses).toEqual(['GPL-2.0-only', 'BSD-3-Clause', 'Expat']);
   });
 });
 

@@ -309,8 +309,12 @@ export function decodeSpdx(doc: Json): Sbom {
       subject.transport = bag.get('distill:transport') ?? subject.transport;
       const config = bag.get('distill:configDigest');
       if (config) subject.configDigest = config;
+      const attributions = attributionTexts(raw);
       subject.layers = bag.indexed('distill:layer:');
-      subject.tags = bag.all('distill:tag');
+      if (subject.layers.length === 0) subject.layers = attributions.all('DiffID');
+      subject.tags = [...bag.all('distill:tag'), ...attributions.all('RepoTag')];
+      const imageId = attributions.get('ImageID');
+      if (imageId && !subject.configDigest) subject.configDigest = imageId;
       const platform = bag.get('distill:platform')?.split('/');
       if (platform && platform[0] && platform[1]) subject.platform = { os: platform[0], architecture: platform[1], ...(platform[2] ? { variant: platform[2] } : {}) };
     } else if (purpose === 'OPERATING_SYSTEM' || purpose === 'OPERATING-SYSTEM') {
@@ -332,7 +336,9 @@ export function decodeSpdx(doc: Json): Sbom {
   }
   const decoded: Array<{ spdxId: string; pkg: Package }> = [];
   for (const { spdxId, raw, purl } of candidates) {
-    const source = sources.get(generatedFrom.get(spdxId) ?? '');
+    // Trivy writes the source package as sourceInfo "built package from: zlib 1:1.2.13.dfsg-1+deb12u1".
+    const trivySource = /^built package from: (\S+) (\S+)$/.exec(str(raw.sourceInfo) ?? '');
+    const source = sources.get(generatedFrom.get(spdxId) ?? '') ?? (trivySource ? { name: trivySource[1] as string, version: trivySource[2] as string } : undefined);
     const { cpes } = refsOf(raw);
     const result = packageFromFields({
       purl,
@@ -371,6 +377,18 @@ export function decodeSpdx(doc: Json): Sbom {
     createdAt,
     tool,
   };
+}
+
+/** Trivy's `attributionTexts` entries of the form `Key: value`. */
+function attributionTexts(raw: Json): PropertyBag {
+  const props: Property[] = [];
+  if (Array.isArray(raw.attributionTexts)) {
+    for (const text of raw.attributionTexts) {
+      const m = typeof text === 'string' ? /^([A-Za-z]+): (.+)$/.exec(text) : null;
+      if (m) props.push([m[1] as string, m[2] as string]);
+    }
+  }
+  return new PropertyBag(props);
 }
 
 function supplierName(raw: Json): string | undefined {
