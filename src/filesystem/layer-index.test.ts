@@ -79,6 +79,14 @@ describe('indexLayer', () => {
     expect(many.get('/var/big')?.toString()).toBe(big);
     expect(many.get('/var/small')?.toString()).toBe('s');
     expect(many.get('/var/none')).toMatchObject({ code: 'FILE_NOT_FOUND' });
+    // A consumer that stops early ends the re-stream instead of leaving it running.
+    const early = await view.openFile('/var/big');
+    const first = await new Promise<Buffer>((resolve) => early.once('data', resolve));
+    early.destroy();
+    expect(first.length).toBeGreaterThan(0);
+    const full: Buffer[] = [];
+    for await (const chunk of await view.openFile('/var/big')) full.push(chunk as Buffer);
+    expect(Buffer.concat(full).toString()).toBe(big);
   });
 
   it('lets a later entry with the same path replace the earlier one, as extraction does', async () => {

@@ -132,20 +132,31 @@ export class LayerContent {
     if (captured !== undefined) return Readable.from([captured], { objectMode: false });
     const offset = ref.layer.dataOffsets.get(ref.entry.path);
     if (offset === undefined) throw this.vanished(ref);
+    // The tar sink API is synchronous, so a slow consumer buffers in `out` (bounded by the file's size).
     const out = new PassThrough();
+    const finish = (): void => {
+      if (!out.writableEnded) out.end();
+    };
     let found = false;
     const visitor = {
       entry: (header: TarHeader): TarContentSink | undefined => {
-        if (found) throw new StopReading();
+        // Stop re-streaming once the file was delivered or the consumer gave up on it.
+        if (found || out.destroyed) throw new StopReading();
         if (header.dataOffset !== offset) return undefined;
         found = true;
-        return { write: (chunk: Buffer) => void out.write(chunk), end: () => void out.end() };
+        return {
+          write: (chunk: Buffer) => {
+            if (out.destroyed) throw new StopReading();
+            out.write(chunk);
+          },
+          end: finish,
+        };
       },
     };
     const tar = await this.readers.openLayer(ref.layer.layer);
     readTar(tar, visitor, this.tarOptions(ref.layer)).then(
-      () => (found ? out.end() : out.destroy(this.vanished(ref))),
-      (error: unknown) => (isStop(error) ? out.end() : out.destroy(error instanceof Error ? error : new Error(String(error)))),
+      () => (found ? finish() : out.destroy(this.vanished(ref))),
+      (error: unknown) => (isStop(error) ? finish() : out.destroy(error instanceof Error ? error : new Error(String(error)))),
     );
     return out;
   }
