@@ -192,7 +192,7 @@ describe('hostile layouts', () => {
     const layer = manifest.layers[1]!;
     const file = join(layout, 'blobs', 'sha256', layer.digest.slice(7));
     const data = readFileSync(file);
-    data[data.length - 20] ^= 0xff;
+    data.writeUInt8(data[data.length - 20]! ^ 0xff, data.length - 20);
     writeFileSync(file, data);
     expect(() => validateLayout(layout)).toThrow();
     const image = await openImage(`oci:${layout}`);
