@@ -54,6 +54,13 @@ export function isDistillError(value: unknown, code?: ErrorCode): value is Disti
   return value instanceof DistillError && (code === undefined || value.code === code);
 }
 
+/** Failures that mean the image itself cannot be trusted: they abort a run instead of becoming issues. */
+const INTEGRITY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['DIGEST_MISMATCH', 'SIZE_MISMATCH', 'ARCHIVE_TRUNCATED', 'ARCHIVE_CORRUPT', 'TAR_TRUNCATED', 'TAR_CORRUPT', 'DECOMPRESS_FAILED', 'BLOB_NOT_FOUND']);
+
+export function isIntegrityError(value: unknown): value is DistillError {
+  return value instanceof DistillError && INTEGRITY_CODES.has(value.code);
+}
+
 /** Issue codes: non-fatal problems recorded in results instead of aborting. */
 export type IssueCode =
   | 'PARSE_FAILED'

@@ -9,7 +9,7 @@ const src = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 /** Lower ranks never import higher ones (ARCHITECTURE.md, "Import direction"); areas of one rank may share types. */
 const RANK: Record<string, number> = {
   errors: 0, events: 0,
-  oci: 1, versions: 1, sbom: 1, vuln: 1,
+  oci: 1, versions: 1, sbom: 1, vuln: 1, tar: 1,
   filesystem: 2,
   catalog: 3, match: 3, enrich: 3, feeds: 3,
   report: 4, compare: 4, triage: 4, compliance: 4,
@@ -26,9 +26,16 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
+/**
+ * The tar format (and the FileEntry type it produces) is shared by the image archives in oci/ and the layer
+ * index in filesystem/, so it ranks with oci/ although it lives under filesystem/ as ARCHITECTURE.md lays out.
+ */
+const FORMAT_FILES = /^filesystem\/(tar\/|file-entry\.[jt]s$)/;
+
 function areaOf(file: string): string {
-  const first = relative(src, file).split('/')[0]!;
-  return first.replace(/\.(ts|js)$/, '');
+  const path = relative(src, file);
+  if (FORMAT_FILES.test(path)) return 'tar';
+  return path.split('/')[0]!.replace(/\.(ts|js)$/, '');
 }
 
 const files = sourceFiles(src);

@@ -11,6 +11,7 @@ import type { Image, Layer } from '../oci/image.js';
 import { openImage } from '../oci/open-image.js';
 import { parseReference } from '../oci/reference.js';
 import type { Platform } from '../oci/platform.js';
+import { cpesFor } from '../sbom/cpe.js';
 import { withRelationships } from '../sbom/package-id.js';
 import type { Package, Sbom, SbomSubject } from '../sbom/package.js';
 import type { Cataloger } from './cataloger.js';
@@ -111,7 +112,8 @@ async function catalogResolver(
   options: CatalogSourceOptions,
 ): Promise<Sbom> {
   const result = await runCatalogers(resolver, options.catalogers ?? defaultCatalogers, { layerDigestOf, onProgress: options.onProgress });
-  const packages = sortPackages(result.packages);
+  // CPEs are derived in one place for every ecosystem, after the catalogers: they only know their own format.
+  const packages = sortPackages(result.packages).map((pkg) => (pkg.cpes.length > 0 ? pkg : { ...pkg, cpes: cpesFor(pkg) }));
   return withRelationships({
     subject,
     ...(result.release ? { distro: result.release } : {}),

@@ -1,5 +1,5 @@
 /** @module catalog/language-util — shared plumbing of the language catalogers: bounded reads, UTF-8, ids, locations. */
-import { describeError, isDistillError, type Issue } from '../errors.js';
+import { describeError, isDistillError, isIntegrityError, type Issue } from '../errors.js';
 import type { FileEntry } from '../filesystem/file-entry.js';
 import type { Location } from '../sbom/package.js';
 import type { CatalogContext } from './cataloger.js';
@@ -27,9 +27,50 @@ export async function readEvidence(
   try {
     return await context.resolver.readEntry(entry, { maxBytes });
   } catch (error) {
+    if (isIntegrityError(error)) throw error;
     const code = isDistillError(error, 'FILE_TOO_LARGE') ? 'FILE_TOO_LARGE' : 'UNREADABLE';
     issues.push({ code, message: describeError(error), path: entry.path, source });
     return undefined;
+  }
+}
+
+/** Bytes read per batch: enough to serve many files from one layer re-stream, few enough to bound memory. */
+export const EVIDENCE_BATCH_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Reads evidence files in size-bounded batches (one re-stream per layer per batch, instead of one per file),
+ * yielding each readable file; failures become Issues as in readEvidence.
+ */
+export async function* readEvidenceBatches(
+  context: CatalogContext,
+  entries: readonly FileEntry[],
+  maxBytes: number,
+  source: string,
+  issues: Issue[],
+): AsyncGenerator<{ entry: FileEntry; buffer: Buffer }> {
+  const readable = entries.filter((entry) => {
+    if (entry.type === 'file' && entry.size > maxBytes) {
+      issues.push({ code: 'FILE_TOO_LARGE', message: `${entry.size} bytes exceeds the ${maxBytes}-byte limit`, path: entry.path, source });
+      return false;
+    }
+    return true;
+  });
+  for (let start = 0; start < readable.length; ) {
+    let end = start;
+    let bytes = 0;
+    while (end < readable.length && (end === start || bytes + readable[end]!.size <= EVIDENCE_BATCH_BYTES)) bytes += readable[end++]!.size;
+    const batch = readable.slice(start, end);
+    start = end;
+    const results = await context.resolver.readEntries(batch, { maxBytes });
+    for (const entry of batch) {
+      const result = results.get(entry);
+      if (Buffer.isBuffer(result)) {
+        yield { entry, buffer: result };
+      } else {
+        const code = isDistillError(result, 'FILE_TOO_LARGE') ? 'FILE_TOO_LARGE' : 'UNREADABLE';
+        issues.push({ code, message: result === undefined ? 'not read' : describeError(result), path: entry.path, source });
+      }
+    }
   }
 }
 

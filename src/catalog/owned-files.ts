@@ -53,6 +53,7 @@ export function hidePaths(inner: FileResolver, hidden: ReadonlySet<string>): Fil
       return inner.readFile(path, options);
     },
     readEntry: async (entry: FileEntry, options?: ReadOptions) => inner.readEntry(entry, options),
+    readEntries: async (entries: readonly FileEntry[], options?: ReadOptions) => inner.readEntries(entries, options),
     openFile: async (path: string): Promise<Readable> => {
       refuse(path);
       return inner.openFile(path);

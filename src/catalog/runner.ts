@@ -1,6 +1,6 @@
 /** @module catalog/runner — runs the release detector, OS catalogers, then language catalogers over one resolver. */
 import picomatch from 'picomatch';
-import { describeError, isDistillError, type ErrorCode, type Issue } from '../errors.js';
+import { describeError, isIntegrityError, type Issue } from '../errors.js';
 import type { ProgressListener } from '../events.js';
 import type { FileEntry } from '../filesystem/file-entry.js';
 import type { FileResolver } from '../filesystem/file-resolver.js';
@@ -21,9 +21,6 @@ export interface RunCatalogersResult {
   relationships: Relationship[];
   issues: Issue[];
 }
-
-/** Errors that mean the image itself cannot be trusted: they abort instead of becoming issues. */
-const FATAL: readonly ErrorCode[] = ['DIGEST_MISMATCH', 'SIZE_MISMATCH', 'ARCHIVE_TRUNCATED', 'TAR_TRUNCATED', 'TAR_CORRUPT', 'DECOMPRESS_FAILED', 'BLOB_NOT_FOUND'];
 
 /** A predicate over entries for the layer pass: true for every file some cataloger (or the release detector) reads. */
 export function captureSelector(catalogers: readonly Cataloger[]): (entry: FileEntry) => boolean {
@@ -57,7 +54,8 @@ export async function runCatalogers(
       options.onProgress?.({ kind: 'catalog-done', cataloger: cataloger.name, packages: result.packages.length, issues: result.issues.length });
       return result.packages;
     } catch (error) {
-      if (isDistillError(error) && FATAL.includes(error.code)) throw error;
+      // A corrupt image aborts; anything else a cataloger trips over is recorded against it.
+      if (isIntegrityError(error)) throw error;
       issues.push({ code: 'PARSE_FAILED', message: `${cataloger.name} failed: ${describeError(error)}`, source: cataloger.name });
       options.onProgress?.({ kind: 'catalog-done', cataloger: cataloger.name, packages: 0, issues: 1 });
       return [];

@@ -123,6 +123,19 @@ export class DirectoryResolver extends EntryTree implements FileResolver {
     return this.readFile(entry.path, options);
   }
 
+  async readEntries(entries: readonly FileEntry[], options: ReadOptions = {}): Promise<Map<FileEntry, Buffer | DistillError>> {
+    const out = new Map<FileEntry, Buffer | DistillError>();
+    for (const entry of entries) {
+      try {
+        out.set(entry, await this.readFile(entry.path, options));
+      } catch (error) {
+        if (!(error instanceof DistillError)) throw error;
+        out.set(entry, error);
+      }
+    }
+    return out;
+  }
+
   async openFile(path: string): Promise<Readable> {
     const { handle } = await this.openConfined(path, undefined);
     return handle.createReadStream();

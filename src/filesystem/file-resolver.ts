@@ -1,5 +1,6 @@
 /** @module filesystem/file-resolver — the read-only view of an image filesystem that catalogers search. */
 import type { Readable } from 'node:stream';
+import type { DistillError } from '../errors.js';
 import type { FileEntry } from './file-entry.js';
 
 export interface ReadOptions {
@@ -28,6 +29,11 @@ export interface FileResolver {
   readFile(path: string, options?: ReadOptions): Promise<Buffer>;
   /** The content of exactly this entry version (all-layers views hold several per path). */
   readEntry(entry: FileEntry, options?: ReadOptions): Promise<Buffer>;
+  /**
+   * Many entries at once: one re-stream per layer for image views. A file that cannot be read maps to its
+   * DistillError; integrity failures of the image itself (digest mismatch, corrupt layer) are thrown.
+   */
+  readEntries(entries: readonly FileEntry[], options?: ReadOptions): Promise<Map<FileEntry, Buffer | DistillError>>;
   /** The content of a regular file as a stream. */
   openFile(path: string): Promise<Readable>;
 }

@@ -154,6 +154,10 @@ export class SquashedResolver extends EntryTree implements FileResolver {
     return this.content.open(this.resolveRegular(path));
   }
 
+  async readEntries(entries: readonly FileEntry[], options: ReadOptions = {}): Promise<Map<FileEntry, Buffer | DistillError>> {
+    return this.content.readMany(entries, options.maxBytes);
+  }
+
   /** Reads many files with one re-stream per layer; a missing or oversized file maps to its DistillError. */
   async readFiles(paths: readonly string[], options: ReadOptions = {}): Promise<Map<string, Buffer | DistillError>> {
     const out = new Map<string, Buffer | DistillError>();

@@ -5,7 +5,7 @@ import { describeError } from '../../errors.js';
 import type { FileEntry } from '../../filesystem/file-entry.js';
 import type { GoModulePackage, Relationship } from '../../sbom/package.js';
 import type { Cataloger, CatalogContext, CatalogResult } from '../cataloger.js';
-import { locationOf, packageId, readEvidence } from '../language-util.js';
+import { locationOf, packageId, readEvidenceBatches } from '../language-util.js';
 import { BuildInfoFormatError, readGoBuildInfo, type GoBuildInfo } from './buildinfo.js';
 import { ElfFormatError, hasElfMagic } from './elf.js';
 
@@ -136,10 +136,8 @@ async function catalog(context: CatalogContext): Promise<CatalogResult> {
   const packages: GoModulePackage[] = [];
   const relationships: Relationship[] = [];
   const issues: Issue[] = [];
-  for (const entry of context.resolver.entries()) {
-    if (!selectsGoCandidate(entry)) continue;
-    const buffer = await readEvidence(context, entry, MAX_BINARY_BYTES, NAME, issues);
-    if (buffer === undefined) continue;
+  const candidates = [...context.resolver.entries()].filter(selectsGoCandidate);
+  for await (const { entry, buffer } of readEvidenceBatches(context, candidates, MAX_BINARY_BYTES, NAME, issues)) {
     let info: GoBuildInfo | undefined;
     try {
       info = readGoBuildInfo(buffer);

@@ -5,7 +5,7 @@ import { describeError } from '../../errors.js';
 import { baseName } from '../../filesystem/file-entry.js';
 import type { JavaPackage } from '../../sbom/package.js';
 import type { Cataloger, CatalogContext, CatalogResult } from '../cataloger.js';
-import { contentEntries, locationOf, packageId, readEvidence } from '../language-util.js';
+import { contentEntries, locationOf, packageId, readEvidenceBatches } from '../language-util.js';
 import { walkZip, ZipEntryTooLargeError } from './zip-reader.js';
 
 const NAME = 'java-archive';
@@ -198,9 +198,7 @@ async function scanArchive(ctx: ArchiveContext, buffer: Buffer, virtualPath: str
 async function catalog(context: CatalogContext): Promise<CatalogResult> {
   const packages: JavaPackage[] = [];
   const issues: Issue[] = [];
-  for (const entry of contentEntries(context, javaCataloger.globs)) {
-    const buffer = await readEvidence(context, entry, MAX_ARCHIVE_BYTES, NAME, issues);
-    if (buffer === undefined) continue;
+  for await (const { entry, buffer } of readEvidenceBatches(context, contentEntries(context, javaCataloger.globs), MAX_ARCHIVE_BYTES, NAME, issues)) {
     const ctx: ArchiveContext = { context, evidencePath: entry.path, issues, packages, ids: new Set(), budget: { remaining: MAX_NESTED_TOTAL_BYTES } };
     await scanArchive(ctx, buffer, entry.path, 0);
   }
