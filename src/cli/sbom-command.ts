@@ -47,7 +47,8 @@ SOURCE_DATE_EPOCH pins the SBOM timestamp for reproducible output.`,
         progress.clear();
       }
       if (!SBOM_FORMATS.includes(flags.format)) throw new DistillError('FORMAT_UNKNOWN', `unknown format ${flags.format}`);
-      await writeOutput(encodeSbom(sbom, flags.format), flags.output);
+      const width = flags.output === undefined && process.stdout.isTTY ? process.stdout.columns : undefined;
+      await writeOutput(encodeSbom(sbom, flags.format, width === undefined ? {} : { width }), flags.output);
       if (!flags.quiet && sbom.issues.length > 0 && flags.format !== 'table') {
         process.stderr.write(`distill: ${sbom.issues.length} issue(s) recorded in the SBOM (see "issues")\n`);
       }

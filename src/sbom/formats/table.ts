@@ -25,15 +25,18 @@ function clip(value: string, width: number): string {
 export function encodeTable(sbom: Sbom, options: TableEncodeOptions = {}): string {
   const packages = [...sbom.packages].sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version) || cmp(a.type, b.type) || cmp(a.purl, b.purl));
   const os = packages.some((p) => p.type === 'deb' || p.type === 'apk');
-  const header = os ? ['NAME', 'VERSION', 'TYPE', 'ARCH', 'SOURCE'] : ['NAME', 'VERSION', 'TYPE'];
+  // Language packages are only findable by where they sit; OS packages all come from the package database.
+  const language = packages.some((p) => p.type !== 'deb' && p.type !== 'apk');
+  const header = [...(os ? ['NAME', 'VERSION', 'TYPE', 'ARCH', 'SOURCE'] : ['NAME', 'VERSION', 'TYPE']), ...(language ? ['PATH'] : [])];
   const rows = packages.map((p) => {
     const row = [p.name, p.version, p.type];
     if (os) row.push(p.type === 'deb' || p.type === 'apk' ? p.architecture : '', sourceOf(p));
+    if (language) row.push(p.type === 'deb' || p.type === 'apk' ? '' : (p.type === 'java-archive' ? p.virtualPath : p.locations[0]?.path ?? ''));
     return row;
   });
   const widths = header.map((h, i) => Math.max([...h].length, ...rows.map((r) => [...(r[i] as string)].length)));
   if (options.width !== undefined && options.width > 0) {
-    const shrinkable = os ? [0, 1, 4] : [0, 1];
+    const shrinkable = [...(os ? [0, 1, 4] : [0, 1]), ...(language ? [header.length - 1] : [])];
     const total = (): number => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
     while (total() > options.width) {
       const widest = shrinkable.reduce((best, i) => ((widths[i] as number) > (widths[best] as number) ? i : best), shrinkable[0] as number);
@@ -53,7 +56,16 @@ export function encodeTable(sbom: Sbom, options: TableEncodeOptions = {}): strin
   for (const p of packages) counts.set(p.type, (counts.get(p.type) ?? 0) + 1);
   const byType = [...counts].sort((a, b) => cmp(a[0], b[0])).map(([t, n]) => `${t} ${n}`).join(', ');
   const summary = `${packages.length} package${packages.length === 1 ? '' : 's'}${byType ? ` (${byType})` : ''}, ${sbom.sourcePackages.length} source package${sbom.sourcePackages.length === 1 ? '' : 's'}`;
-  return [line(header), ...rows.map(line), '', summary].join('\n') + '\n';
+  const issues = sbom.issues.length === 0 ? '' : `, ${sbom.issues.length} issue${sbom.issues.length === 1 ? '' : 's'} (see --format json)`;
+  return [subjectLine(sbom), '', line(header), ...rows.map(line), '', summary + issues].join('\n') + '\n';
+}
+
+/** `docker-archive:x.tar  Debian GNU/Linux 12 (bookworm)  linux/amd64  sha256:f1b47e095ba1` */
+function subjectLine(sbom: Sbom): string {
+  const { subject, distro } = sbom;
+  const platform = subject.platform ? [subject.platform.os, subject.platform.architecture, subject.platform.variant].filter(Boolean).join('/') : '';
+  const os = distro ? (distro.prettyName ?? [distro.id, distro.precise ?? distro.versionId].filter(Boolean).join(' ')) : 'unknown OS';
+  return [subject.reference, os, platform, subject.digest?.slice(0, 19) ?? ''].filter(Boolean).join('  ');
 }
 
 function cmp(a: string, b: string): number {
