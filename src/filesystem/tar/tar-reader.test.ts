@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DistillError, isDistillError } from '../../errors.js';
 import { stockImage } from '../../../test/helpers/oracles.js';
 import { END, base256, handHeader, padded, paxEntry } from '../../../test/fixtures/tar/hand-made.js';
-import { indexTarFile, parseTarHeaderBlock, readTar } from './tar-reader.js';
+import { indexTarFile, indexTarFileSync, parseTarHeaderBlock, readTar } from './tar-reader.js';
 import type { TarContentSink, TarHeader, TarReadOptions } from './tar-types.js';
 
 interface Seen {
@@ -317,6 +317,71 @@ describe('readTar against GNU tar', () => {
     expect((await failure(indexTarFile(cut))).code).toBe('TAR_TRUNCATED');
     expect((await failure(collect(createReadStream(cut)))).code).toBe('TAR_TRUNCATED');
     expect((await failure(indexTarFile(join(work, 'missing.tar')))).code).toBe('IO');
+  });
+
+  it('indexTarFileSync reports what indexTarFile does, and the names GNU tar lists', async () => {
+    for (const file of [archive('gnu'), archive('pax', ['--pax-option=comment=global-note']), archive('ustar'), archive('v7'), stockImage('nginx')]) {
+      const headers = indexTarFileSync(file);
+      expect(headers).toEqual(await indexTarFile(file));
+      expect(headers.filter((h) => h.typeflag !== 'g').map((h) => h.name)).toEqual(gnuListing(file).map((l) => l.name));
+    }
+    const tar = readFileSync(archive('ustar'));
+    const big = indexTarFileSync(archive('ustar')).find((h) => h.name === 'big/one-mib') as TarHeader;
+    const cut = join(work, 'cut-sync.tar');
+    writeFileSync(cut, tar.subarray(0, big.dataOffset + 1000));
+    const syncFailure = (run: () => unknown): DistillError => {
+      try {
+        run();
+      } catch (error) {
+        if (error instanceof DistillError) return error;
+        throw error;
+      }
+      throw new Error('expected a DistillError, got success');
+    };
+    expect(syncFailure(() => indexTarFileSync(cut)).code).toBe('TAR_TRUNCATED');
+    writeFileSync(cut, Buffer.alloc(4096, 0x61));
+    expect(syncFailure(() => indexTarFileSync(cut)).code).toBe('TAR_CORRUPT');
+    writeFileSync(cut, '');
+    expect(syncFailure(() => indexTarFileSync(cut)).code).toBe('TAR_TRUNCATED');
+    expect(syncFailure(() => indexTarFileSync(join(work, 'missing.tar'))).code).toBe('IO');
+  });
+
+  it('indexTarFile stop ends the walk after the accepted header and reads nothing beyond it', async () => {
+    const file = archive('pax', ['--pax-option=comment=global-note']);
+    const full = await indexTarFile(file);
+    const tar = readFileSync(file);
+    const members = full.filter((h) => h.typeflag !== 'g');
+    for (const k of [0, Math.floor(members.length / 2), members.length - 1]) {
+      const target = members[k] as TarHeader;
+      const prefix = full.slice(0, full.indexOf(target) + 1);
+      const seen: string[] = [];
+      const stop = (h: TarHeader) => {
+        seen.push(h.name);
+        return h.headerOffset === target.headerOffset;
+      };
+      expect(await indexTarFile(file, { stop })).toEqual(prefix);
+      expect(indexTarFileSync(file, { stop })).toEqual(prefix);
+      // Garbage right after the stopping member: GNU tar lists up to it, then fails; the early stop never sees the garbage.
+      const end = target.dataOffset + Math.ceil(target.size / 512) * 512;
+      const tailed = join(work, 'garbage-tail.tar');
+      writeFileSync(tailed, Buffer.concat([tar.subarray(0, end), Buffer.alloc(2048, 0x61)]));
+      const listed = gnuListing(tailed, true).map((l) => l.name);
+      expect(listed.slice(0, k + 1)).toEqual(members.slice(0, k + 1).map((h) => h.name));
+      expect((await indexTarFile(tailed, { stop })).map((h) => h.name)).toEqual(prefix.map((h) => h.name));
+      expect(indexTarFileSync(tailed, { stop }).map((h) => h.name)).toEqual(prefix.map((h) => h.name));
+      expect((await failure(indexTarFile(tailed))).code).toBe('TAR_CORRUPT');
+    }
+    // The accepted member must still be whole.
+    const big = full.find((h) => h.name === 'big/one-mib') as TarHeader;
+    const cut = join(work, 'cut-stop.tar');
+    writeFileSync(cut, tar.subarray(0, big.dataOffset + 1000));
+    const err = await failure(indexTarFile(cut, { stop: (h) => h.name === 'big/one-mib' }));
+    expect(err.code).toBe('TAR_TRUNCATED');
+    expect(err.subject).toBe(cut);
+    // Exceptions from stop propagate unchanged.
+    const mine = new Error('mine');
+    await expect(indexTarFile(file, { stop: () => { throw mine; } })).rejects.toBe(mine);
+    expect(() => indexTarFileSync(file, { stop: () => { throw mine; } })).toThrow(mine);
   });
 
   it('gives identical results whatever the chunk size', async () => {

@@ -1,4 +1,5 @@
 /** @module filesystem/tar/tar-reader — streaming push parser for ustar, GNU, pax and v7 tar streams. */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { DistillError, isDistillError } from '../../errors.js';
 import type { FileType } from '../file-entry.js';
@@ -541,41 +542,146 @@ function sourceFailure(error: unknown, offset: number, label: string | undefined
   return new DistillError('IO', `reading tar stream${where} failed: ${message}`, { cause: error, ...subject });
 }
 
+export interface TarIndexOptions extends TarReadOptions {
+  /**
+   * Called for every header in archive order; returning true ends the walk after that header, which
+   * is the last one returned (its content must still lie within the file). What follows is not read.
+   * Exceptions thrown here propagate unchanged.
+   */
+  stop?: (header: TarHeader) => boolean;
+}
+
+/** Thrown through the parser by the visitor when `stop` says so. */
+const STOP = Symbol('stop');
+
+/**
+ * The seeking header walk shared by indexTarFile and indexTarFileSync: `reads()` asks for byte
+ * counts at `position` and is handed back what was read. Seek mode never awaits, so one driver can
+ * be async and the other synchronous over the same parser.
+ */
+class HeaderWalk {
+  readonly entries: TarHeader[] = [];
+  private stopped = false;
+  private readonly parser: TarParser;
+
+  constructor(
+    private readonly size: number,
+    options: TarIndexOptions,
+    label: string,
+  ) {
+    const stop = options.stop;
+    this.parser = new TarParser(
+      {
+        entry: (header) => {
+          this.entries.push(header);
+          if (stop !== undefined && stop(header)) throw STOP;
+          return undefined;
+        },
+      },
+      { ...options, label },
+    );
+    this.parser.seekMode = true;
+  }
+
+  get position(): number {
+    return this.parser.position;
+  }
+
+  /** How many bytes to read next at `position` (at most `max`); 0 once the walk is over. */
+  private wanted(max: number): number {
+    if (this.stopped || this.parser.ended) return 0;
+    const position = this.parser.position;
+    if (position > this.size) throw this.parser.truncatedAt(this.size);
+    return Math.min(max, this.size - position);
+  }
+
+  private feed(chunk: Buffer): void {
+    try {
+      // Seek mode never awaits: the visitor returns no sinks.
+      void this.parser.push(chunk);
+    } catch (error) {
+      if (!(error instanceof ForeignError) || error.error !== STOP) throw error;
+      this.stopped = true;
+      const last = this.entries[this.entries.length - 1] as TarHeader;
+      if (last.dataOffset + Math.ceil(last.size / BLOCK_SIZE) * BLOCK_SIZE > this.size) throw this.parser.truncatedAt(this.size);
+      return;
+    }
+    this.parser.skipContent();
+  }
+
+  /** Yields how many bytes to read at `position` into `buffer` and takes back how many were read. */
+  *reads(buffer: Buffer): Generator<number, TarHeader[], number> {
+    for (let length = this.wanted(buffer.length); length > 0; length = this.wanted(buffer.length)) {
+      const bytesRead = yield length;
+      if (bytesRead === 0) break;
+      this.feed(buffer.subarray(0, bytesRead));
+    }
+    return this.finish();
+  }
+
+  private finish(): TarHeader[] {
+    if (!this.stopped) {
+      if (this.parser.position > this.size) throw this.parser.truncatedAt(this.size);
+      this.parser.finish();
+    }
+    return this.entries;
+  }
+
+  failure(error: unknown, label: string): unknown {
+    if (error instanceof ForeignError) return error.error;
+    if (isDistillError(error)) return error;
+    return sourceFailure(error, this.parser.position, label);
+  }
+}
+
+const INDEX_BUFFER = 32 * 1024;
+
 /**
  * Lists the entries of a tar file by reading only its header blocks (and pax / long-name records),
  * seeking over content: cheap on multi-GB docker-archive / oci-archive files. The entries' exact
  * headerOffset / dataOffset / size let callers read a member with
  * `createReadStream(path, { start: dataOffset, end: dataOffset + size - 1 })`.
- * Stops at the end-of-archive marker. Same errors as readTar (a member cut short is TAR_TRUNCATED).
+ * Stops at the end-of-archive marker, or after the header `options.stop` accepts. Same errors as
+ * readTar (a member cut short is TAR_TRUNCATED).
  */
-export async function indexTarFile(path: string, options: TarReadOptions = {}): Promise<TarHeader[]> {
-  const entries: TarHeader[] = [];
+export async function indexTarFile(path: string, options: TarIndexOptions = {}): Promise<TarHeader[]> {
   const label = options.label ?? path;
-  const parser = new TarParser({ entry: (header) => void entries.push(header) }, { ...options, label });
-  parser.seekMode = true;
+  let walk: HeaderWalk | undefined;
   let handle: FileHandle | undefined;
   try {
     handle = await open(path, 'r');
-    const size = (await handle.stat()).size;
-    const buffer = Buffer.allocUnsafe(32 * 1024);
-    while (!parser.ended) {
-      const position = parser.position;
-      if (position > size) throw parser.truncatedAt(size);
-      if (position === size) break;
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - position), position);
-      if (bytesRead === 0) break;
-      // Seek mode never awaits: the visitor returns no sinks.
-      void parser.push(buffer.subarray(0, bytesRead));
-      parser.skipContent();
+    walk = new HeaderWalk((await handle.stat()).size, options, label);
+    const buffer = Buffer.allocUnsafe(INDEX_BUFFER);
+    const reads = walk.reads(buffer);
+    for (let step = reads.next(); ; ) {
+      if (step.done === true) return step.value;
+      step = reads.next((await handle.read(buffer, 0, step.value, walk.position)).bytesRead);
     }
-    if (parser.position > size) throw parser.truncatedAt(size);
-    parser.finish();
-    return entries;
   } catch (error) {
-    if (isDistillError(error)) throw error;
-    throw sourceFailure(error, parser.position, label);
+    throw walk === undefined ? sourceFailure(error, 0, label) : walk.failure(error, label);
   } finally {
     await handle?.close();
+  }
+}
+
+/** indexTarFile, synchronously (positional readSync over the same walk), for synchronous callers. */
+export function indexTarFileSync(path: string, options: TarIndexOptions = {}): TarHeader[] {
+  const label = options.label ?? path;
+  let walk: HeaderWalk | undefined;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    walk = new HeaderWalk(fstatSync(fd).size, options, label);
+    const buffer = Buffer.allocUnsafe(INDEX_BUFFER);
+    const reads = walk.reads(buffer);
+    for (let step = reads.next(); ; ) {
+      if (step.done === true) return step.value;
+      step = reads.next(readSync(fd, buffer, 0, step.value, walk.position));
+    }
+  } catch (error) {
+    throw walk === undefined ? sourceFailure(error, 0, label) : walk.failure(error, label);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pythonTar } from '../../../test/fixtures/oci/fixtures.js';
 import { rejectsWith } from '../../../test/fixtures/oci/streams.js';
+import type { DistillError } from '../../errors.js';
 import { TarIndex } from './tar-index.js';
 import { peekTarNames } from './tar-peek.js';
 
@@ -65,5 +66,36 @@ describe('TarIndex (outer archive index) against GNU tar', () => {
     await rejectsWith(TarIndex.build(garbage), 'ARCHIVE_CORRUPT');
     expect(peekTarNames(garbage).isTar).toBe(false);
     await rejectsWith(TarIndex.build(join(work, 'missing.tar')), 'SOURCE_NOT_FOUND');
+  });
+
+  it('keeps the tar error as cause, refuses GNU sparse members, and peeks without throwing', async () => {
+    const garbage = join(work, 'garbage.tar');
+    const corrupt = await rejectsWith(TarIndex.build(garbage), 'ARCHIVE_CORRUPT');
+    expect((corrupt.cause as DistillError).code).toBe('TAR_CORRUPT');
+    expect(corrupt.subject).toBe(garbage);
+    const cut = join(work, 'cut.tar');
+    expect(((await rejectsWith(TarIndex.build(cut), 'ARCHIVE_TRUNCATED')).cause as DistillError).code).toBe('TAR_TRUNCATED');
+    expect(peekTarNames(cut).isTar).toBe(true);
+
+    const dir = join(work, 'sparse');
+    mkdirSync(dir, { recursive: true });
+    execFileSync('python3', ['-c', `f=open(${JSON.stringify(join(dir, 'holes'))},'wb')\nfor i in range(8):\n  f.seek(i*65536); f.write(b'x'*100)\nf.truncate(8*65536)`]);
+    writeFileSync(join(dir, 'manifest.json'), '[]');
+    for (const format of ['gnu', 'pax']) {
+      const sparse = join(work, `sparse-${format}.tar`);
+      execFileSync('tar', [`--format=${format}`, '--sparse', '-C', dir, '-cf', sparse, 'holes', 'manifest.json']);
+      expect((await rejectsWith(TarIndex.build(sparse), 'ARCHIVE_CORRUPT')).message).toContain('sparse');
+      expect(peekTarNames(sparse)).toEqual({ isTar: false, names: [] });
+    }
+
+    // Peek stops at the wanted name and never reaches the garbage after it.
+    const listed = join(work, 'listed.tar');
+    execFileSync('tar', ['--format=gnu', '-C', dir, '-cf', listed, 'manifest.json']);
+    const head = readFileSync(listed).subarray(0, 1024);
+    const tailed = join(work, 'tailed.tar');
+    writeFileSync(tailed, Buffer.concat([head, Buffer.alloc(4096, 0x61)]));
+    expect(peekTarNames(tailed, (name) => name === 'manifest.json')).toEqual({ isTar: true, names: ['manifest.json'] });
+    expect(peekTarNames(tailed)).toEqual({ isTar: true, names: ['manifest.json'] });
+    await rejectsWith(TarIndex.build(tailed), 'ARCHIVE_CORRUPT');
   });
 });

@@ -1,9 +1,10 @@
 /** @module oci/archive/tar-index — an image archive's member offsets (from a seeking header walk), then byte-range reads. */
 import { createReadStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { DistillError } from '../../errors.js';
-import { walkOuterTar } from './outer-tar.js';
+import { DistillError, isDistillError } from '../../errors.js';
+import { indexTarFile, type TarIndexOptions } from '../../filesystem/tar/tar-reader.js';
+import type { TarHeader } from '../../filesystem/tar/tar-types.js';
 
 export interface TarMember {
   /** Normalised name: no leading `./` or `/`, no trailing `/`. */
@@ -35,6 +36,59 @@ function pathEscape(archive: string, name: string): DistillError {
   });
 }
 
+/** Bounds the work a hostile archive can cause; a docker save or OCI archive has a few hundred members. */
+const MAX_ENTRIES = 1_000_000;
+const CORRUPT_HINT = 'the file is not a valid tar archive, or it is damaged';
+
+function corrupt(archive: string, offset: number, why: string): DistillError {
+  return new DistillError('ARCHIVE_CORRUPT', `${archive}: ${why} at byte ${offset}`, { hint: CORRUPT_HINT, subject: archive });
+}
+
+function isSparse(header: TarHeader): boolean {
+  return header.typeflag === 'S' || header.pax['GNU.sparse.major'] !== undefined || header.pax['GNU.sparse.map'] !== undefined || header.pax['GNU.sparse.numblocks'] !== undefined;
+}
+
+/**
+ * Options for walking an image archive (the outer tar) with the shared tar reader: refuses GNU sparse
+ * members (their stored bytes are not the member's content) and bounds the member count; `stop` ends
+ * the walk early. Member sizes are bounded by the file only.
+ */
+export function outerTarOptions(archive: string, stop: (header: TarHeader) => boolean = () => false): TarIndexOptions {
+  let entries = 0;
+  return {
+    label: archive,
+    maxEntrySize: Number.MAX_SAFE_INTEGER,
+    stop: (header) => {
+      if (++entries > MAX_ENTRIES) throw corrupt(archive, header.headerOffset, `more than ${MAX_ENTRIES} members`);
+      if (isSparse(header)) throw corrupt(archive, header.headerOffset, 'GNU sparse members are not supported in image archives');
+      return stop(header);
+    },
+  };
+}
+
+/** Restates the tar reader's failures as failures of the image archive (the tar error stays as `cause`). */
+export function outerTarError(archive: string, error: unknown): unknown {
+  if (!isDistillError(error)) return error;
+  switch (error.code) {
+    case 'TAR_CORRUPT':
+    case 'TAR_ENTRY_TOO_LARGE':
+      return new DistillError('ARCHIVE_CORRUPT', error.message, { hint: CORRUPT_HINT, subject: archive, cause: error });
+    case 'TAR_TRUNCATED':
+      return new DistillError('ARCHIVE_TRUNCATED', error.message, {
+        hint: 'the archive was not written completely; export the image again',
+        subject: archive,
+        cause: error,
+      });
+    case 'IO':
+      if ((error.cause as { syscall?: unknown } | undefined)?.syscall === 'open') {
+        return new DistillError('SOURCE_NOT_FOUND', `cannot open ${archive}: ${(error.cause as Error).message}`, { subject: archive, cause: error.cause });
+      }
+      return error;
+    default:
+      return error;
+  }
+}
+
 /** Regular-file members of an archive, by normalised name, and positional reads of them. */
 export class TarIndex {
   private handle: FileHandle | undefined;
@@ -48,38 +102,31 @@ export class TarIndex {
 
   /** Indexes `path` by walking its headers and seeking over content (a few reads for a docker save). */
   static async build(path: string): Promise<TarIndex> {
-    const members = new Map<string, TarMember>();
-    const links: { name: string; target: string }[] = [];
-    let handle: FileHandle;
+    let fileSize: number;
     try {
-      handle = await open(path, 'r');
+      fileSize = (await stat(path)).size;
     } catch (error) {
       throw new DistillError('SOURCE_NOT_FOUND', `cannot open ${path}: ${(error as Error).message}`, { subject: path, cause: error });
     }
-    let fileSize: number;
+    let headers: TarHeader[];
     try {
-      fileSize = (await handle.stat()).size;
-      const walker = walkOuterTar(path, fileSize, (member) => {
-        const isFile = member.typeflag === '0' || member.typeflag === '7';
-        const isLink = member.typeflag === '1';
-        if (!isFile && !isLink && member.typeflag !== '5') return;
-        const name = normaliseMemberName(member.name);
-        if (name === undefined) throw pathEscape(path, member.name);
-        if (isFile && !member.name.endsWith('/')) members.set(name, { name, offset: member.dataOffset, size: member.size });
-        else if (isLink) {
-          const target = normaliseMemberName(member.linkName);
-          if (target === undefined) throw pathEscape(path, member.linkName);
-          links.push({ name, target });
-        }
-      });
-      let request = walker.next();
-      while (request.done !== true) {
-        const buffer = Buffer.alloc(request.value.length);
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, request.value.offset);
-        request = walker.next(buffer.subarray(0, bytesRead));
+      headers = await indexTarFile(path, outerTarOptions(path));
+    } catch (error) {
+      throw outerTarError(path, error);
+    }
+    const members = new Map<string, TarMember>();
+    const links: { name: string; target: string }[] = [];
+    for (const header of headers) {
+      // Link, device, directory and fifo headers carry no content whatever their size field says (the reader sets size 0).
+      if (header.type !== 'file' && header.type !== 'hardlink' && header.type !== 'dir') continue;
+      const name = normaliseMemberName(header.name);
+      if (name === undefined) throw pathEscape(path, header.name);
+      if (header.type === 'file') members.set(name, { name, offset: header.dataOffset, size: header.size });
+      else if (header.type === 'hardlink') {
+        const target = normaliseMemberName(header.linkName);
+        if (target === undefined) throw pathEscape(path, header.linkName);
+        links.push({ name, target });
       }
-    } finally {
-      await handle.close();
     }
     // Hard links share their target's content (in archive order, so a link to a later member is unresolved).
     for (const link of links) {
