@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { isDistillError } from '../errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { hintFor } from './hints.js';
 import { registerSbomCommand } from './sbom-command.js';
 import { VERSION } from './version.js';
 
@@ -33,7 +34,7 @@ function report(error: unknown): number {
   }
   if (isDistillError(error)) {
     process.stderr.write(`distill: ${error.message} [${error.code}]\n`);
-    if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
+    process.stderr.write(`  hint: ${error.hint ?? hintFor(error.code)}\n`);
     return exitCodeFor(error.code);
   }
   process.stderr.write(`distill: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -1,0 +1,34 @@
+/** @module cli/hints — a next step for every error code, used when the library did not give a more specific hint. */
+import type { ErrorCode } from '../errors.js';
+
+const HINTS: Record<ErrorCode, string> = {
+  BAD_REFERENCE: 'write the source as oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG] or dir:PATH',
+  SOURCE_NOT_FOUND: 'check the path; relative paths are taken from the current directory',
+  SOURCE_UNRECOGNIZED: 'name the transport explicitly (oci:, oci-archive:, docker-archive:, dir:)',
+  PLATFORM_NOT_FOUND: 'pick one of the listed platforms with --platform os/arch[/variant]',
+  TAG_NOT_FOUND: 'pick one of the listed tags, e.g. oci:DIR:TAG',
+  AMBIGUOUS_IMAGE: 'name the image with a tag (oci:DIR:TAG) or a position (docker-archive:FILE@N)',
+  MANIFEST_INVALID: 'the image metadata is malformed; export the image again (skopeo copy, podman save)',
+  BLOB_NOT_FOUND: 'the image is incomplete; export or copy it again',
+  DIGEST_MISMATCH: 'the image is corrupt or was modified after it was written; export or copy it again',
+  SIZE_MISMATCH: 'the image is corrupt or was modified after it was written; export or copy it again',
+  UNSUPPORTED_MEDIA_TYPE: 'convert the image with skopeo copy to a standard OCI or Docker layout',
+  ARCHIVE_TRUNCATED: 'the archive was not written completely; export the image again',
+  ARCHIVE_CORRUPT: 'the file is not a valid image archive, or it is damaged; export the image again',
+  TAR_CORRUPT: 'a layer is damaged; export the image again',
+  TAR_TRUNCATED: 'a layer ends early; export the image again',
+  TAR_ENTRY_TOO_LARGE: 'a layer declares an implausibly large file; the image is damaged or hostile',
+  PATH_ESCAPE: 'the input tries to reach outside its root; it was not used',
+  DECOMPRESS_FAILED: 'a compressed layer is damaged; export the image again',
+  SYMLINK_LOOP: 'the filesystem has a symlink cycle; it was not followed',
+  FILE_NOT_FOUND: 'check the path inside the image',
+  FILE_TOO_LARGE: 'the file exceeds distill\'s safety limit and was not read',
+  SBOM_INVALID: 'give a CycloneDX (1.4–1.6) or SPDX (2.2/2.3) JSON document',
+  FORMAT_UNKNOWN: 'run with --help to see the supported formats',
+  USAGE: 'run with --help for usage',
+  IO: 'check permissions and free disk space',
+};
+
+export function hintFor(code: ErrorCode): string {
+  return HINTS[code];
+}
