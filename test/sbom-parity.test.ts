@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { catalogSource } from '../src/catalog/catalog-source.js';
 import type { DebPackage, Sbom } from '../src/sbom/package.js';
-import { ociArchiveOf, ociLayoutOf, stockImage, trivyImagePackages, umociRootfs } from './helpers/oracles.js';
+import { hasCommand, ociArchiveOf, ociLayoutOf, podmanSaved, stockImage, trivyImagePackages, umociRootfs } from './helpers/oracles.js';
 
 interface CdxComponent { name: string; version?: string; purl?: string; properties?: { name: string; value: string }[] }
 
@@ -65,6 +65,15 @@ describe.each(['nginx', 'python'])('stock %s: distill sees what Trivy sees', (na
   it('oci-archive (skopeo copy): same packages', async () => {
     const sbom = await catalogSource(`oci-archive:${ociArchiveOf(archive, name)}`, { now, tool });
     expect(distillDebs(sbom)).toEqual(expected);
+  });
+
+  it.runIf(hasCommand('podman'))('podman save (docker-archive and oci-archive): same packages', async () => {
+    for (const format of ['docker-archive', 'oci-archive'] as const) {
+      const saved = podmanSaved(archive, name, format);
+      const sbom = await catalogSource(saved, { now, tool }); // transport detected from content
+      expect(sbom.subject.transport).toBe(format);
+      expect(distillDebs(sbom)).toEqual(expected);
+    }
   });
 
   it('dir: on the rootfs umoci unpacked: same packages', async () => {

@@ -1,6 +1,7 @@
 /** @module test/helpers/oracles — builds and caches the real reference artifacts tests compare against. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -78,4 +79,24 @@ export function ociArchiveOf(archive: string, key: string, tag = 'latest'): stri
 export function umociRootfs(layout: string, tag: string, key: string): string {
   const bundle = cached(`umoci-${key}`, (tmp) => run('umoci', ['unpack', '--image', `${layout}:${tag}`, tmp]));
   return join(bundle, 'rootfs');
+}
+
+/**
+ * `podman load` then `podman save --format FORMAT` (docker-archive or oci-archive): what podman users hand
+ * to scanners. Uses a private storage root so nothing leaks into the machine's podman store.
+ */
+export function podmanSaved(archive: string, key: string, format: 'docker-archive' | 'oci-archive'): string {
+  return cached(`podman-${format}-${key}.tar`, (tmp) => {
+    // podman refuses run roots longer than 50 characters, so the store lives under the system temp dir.
+    const storage = mkdtempSync(join(tmpdir(), 'podman-'));
+    const base = ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs'];
+    try {
+      const loaded = execFileSync('podman', [...base, 'load', '-q', '-i', archive], { encoding: 'utf8' });
+      const name = /Loaded image(?:\(s\))?: (\S+)/.exec(loaded)?.[1];
+      if (name === undefined) throw new Error(`podman load printed no image name: ${loaded}`);
+      run('podman', [...base, 'save', '-q', '--format', format, '-o', tmp, name]);
+    } finally {
+      rmSync(storage, { recursive: true, force: true });
+    }
+  });
 }
