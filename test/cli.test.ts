@@ -1,6 +1,6 @@
 /** @module test/cli — `distill sbom` end to end as a user runs it: outputs, exit codes, hints, atomic files, determinism. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,12 @@ describe('distill sbom', () => {
     expect(stdout).toBe('');
     expect((JSON.parse(readFileSync(out, 'utf8')) as { packages: unknown[] }).packages).toHaveLength(2);
     expect(readdirSync(work).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('--output to a device writes in place and leaves the device node alone', () => {
+    const { status } = distill(['sbom', image, '-o', '/dev/null', '-q']);
+    expect(status).toBe(0);
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
   });
 
   it('a failed run does not replace an existing output file', () => {
