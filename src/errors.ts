@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'FILE_TOO_LARGE'
   | 'SBOM_INVALID'
   | 'FORMAT_UNKNOWN'
+  | 'VERSION_INVALID'
   | 'USAGE'
   | 'IO';
 

@@ -25,6 +25,7 @@ const HINTS: Record<ErrorCode, string> = {
   FILE_TOO_LARGE: 'the file exceeds distill\'s safety limit and was not read',
   SBOM_INVALID: 'give a CycloneDX (1.4–1.6) or SPDX (2.2/2.3) JSON document',
   FORMAT_UNKNOWN: 'run with --help to see the supported formats',
+  VERSION_INVALID: 'a version string is not valid in its scheme; the record or package that carries it was not matched',
   USAGE: 'run with --help for usage',
   IO: 'check permissions and free disk space',
 };
