@@ -26,8 +26,16 @@ export type ErrorCode =
   | 'SBOM_INVALID'
   | 'FORMAT_UNKNOWN'
   | 'VERSION_INVALID'
+  | 'FEED_INVALID'
+  | 'FEED_TOO_LARGE'
   | 'USAGE'
-  | 'IO';
+  | 'IO'
+  /** A feed file is not in the format it claims, or breaks a bound (line length, size). */
+  | 'FEED_INVALID'
+  /** DNS or connect failure: no route to the feed host (or its proxy). */
+  | 'NETWORK_UNREACHABLE'
+  /** The server answered, but the download failed (HTTP error, truncated body, retries exhausted). */
+  | 'DOWNLOAD_FAILED';
 
 export interface DistillErrorOptions {
   hint?: string;
