@@ -26,7 +26,6 @@ export type ErrorCode =
   | 'SBOM_INVALID'
   | 'FORMAT_UNKNOWN'
   | 'VERSION_INVALID'
-  | 'FEED_INVALID'
   | 'FEED_TOO_LARGE'
   | 'USAGE'
   | 'IO'
