@@ -102,6 +102,14 @@ const SPECS = { '1.4': CDX.Spec.Spec1dot4, '1.5': CDX.Spec.Spec1dot5, '1.6': CDX
  * SHA-256 of the rest of the document, so equal input gives byte-identical output.
  */
 export function encodeCycloneDx(sbom: Sbom, options: CycloneDxEncodeOptions = {}): string {
+  return serializeCycloneDxBom(buildCycloneDxBom(sbom).bom, options);
+}
+
+/**
+ * The CycloneDX model of an SBOM before serialisation, for documents that add to it (a scan report adds
+ * `vulnerabilities`); `components` maps each package id to its component (bom-ref = package id).
+ */
+export function buildCycloneDxBom(sbom: Sbom): { bom: CDX.Models.Bom; components: ReadonlyMap<string, CDX.Models.Component> } {
   const packages = sortPackages(sbom.packages);
   const bom = new Models.Bom();
   const timestamp = new Date(sbom.createdAt);
@@ -130,7 +138,11 @@ export function encodeCycloneDx(sbom: Sbom, options: CycloneDxEncodeOptions = {}
     if (rel.type === 'contains' && rel.from === SUBJECT_ID) subject.dependencies.add(to.bomRef);
     else if (rel.type === 'depends-on') byId.get(rel.from)?.dependencies.add(to.bomRef);
   }
+  return { bom, components: byId };
+}
 
+/** Serialises a Bom in insertion order (no library sorting) with a serialNumber derived from the content. */
+export function serializeCycloneDxBom(bom: CDX.Models.Bom, options: CycloneDxEncodeOptions = {}): string {
   const serializer = new CDX.Serialize.JsonSerializer(new CDX.Serialize.JSON.Normalize.Factory(SPECS[options.specVersion ?? '1.6']));
   const space = options.space ?? 2;
   // The lists are already in a deterministic order; the library's own sorting would reorder licenses.
