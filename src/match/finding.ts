@@ -44,6 +44,8 @@ export interface Finding {
   epss?: EpssScore;
   kev?: KevEntry;
   summary?: string;
+  /** CWE ids from the vulnerability record (`CWE-787`), when known. */
+  cwes?: string[];
   evidence: MatchEvidence;
   suppressed?: Suppression;
 }
