@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'SBOM_INVALID'
   | 'FORMAT_UNKNOWN'
   | 'VERSION_INVALID'
+  /** A VEX document (OpenVEX or CycloneDX VEX) is malformed. */
+  | 'VEX_INVALID'
   | 'FEED_TOO_LARGE'
   | 'USAGE'
   | 'IO'
@@ -80,7 +82,9 @@ export type IssueCode =
   | 'PATH_ESCAPE'
   | 'UNREADABLE'
   | 'NESTING_TOO_DEEP'
-  | 'UNSUPPORTED';
+  | 'UNSUPPORTED'
+  /** A namespace (`alpine:3.20`) has no data in the vulnerability store: its packages were not checked. */
+  | 'NO_VULN_DATA';
 
 /** A non-fatal problem tied to the file (and cataloger) it came from. */
 export interface Issue {

@@ -6,7 +6,9 @@ export type ProgressEvent =
   | { kind: 'layer-progress'; index: number; bytes: number; size: number }
   | { kind: 'layer-done'; index: number; entries: number }
   | { kind: 'catalog-start'; cataloger: string }
-  | { kind: 'catalog-done'; cataloger: string; packages: number; issues: number };
+  | { kind: 'catalog-done'; cataloger: string; packages: number; issues: number }
+  | { kind: 'match-progress'; packages: number; total: number }
+  | { kind: 'match-done'; packages: number; findings: number };
 
 export type ProgressListener = (event: ProgressEvent) => void;
 

@@ -26,6 +26,7 @@ const HINTS: Record<ErrorCode, string> = {
   SBOM_INVALID: 'give a CycloneDX (1.4–1.6) or SPDX (2.2/2.3) JSON document',
   FORMAT_UNKNOWN: 'run with --help to see the supported formats',
   VERSION_INVALID: 'a version string is not valid in its scheme; the record or package that carries it was not matched',
+  VEX_INVALID: 'the VEX file is not a valid OpenVEX 0.2.0 or CycloneDX VEX document; check the field named in the message',
   FEED_INVALID: 'the feed file is malformed, truncated or not in the expected format; download it again (distill db update) or check the file given to db import',
   FEED_TOO_LARGE: 'the feed exceeds distill\'s safety limit and was not imported; check that it is the right file',
   USAGE: 'run with --help for usage',
