@@ -36,7 +36,19 @@ export type ErrorCode =
   /** DNS or connect failure: no route to the feed host (or its proxy). */
   | 'NETWORK_UNREACHABLE'
   /** The server answered, but the download failed (HTTP error, truncated body, retries exhausted). */
-  | 'DOWNLOAD_FAILED';
+  | 'DOWNLOAD_FAILED'
+  /** No vulnerability database at the expected path. */
+  | 'DB_NOT_FOUND'
+  /** The vulnerability database file is damaged, truncated or not a distill database. */
+  | 'DB_CORRUPT'
+  /** The database was written by a newer distill (its schema version is unknown to this one). */
+  | 'DB_SCHEMA_NEWER'
+  /** The database has an older schema and was opened read-only, so it cannot be migrated. */
+  | 'DB_SCHEMA_OLD'
+  /** Another `db update`/`db import` holds the database lock. */
+  | 'DB_LOCKED'
+  /** A freshly built database failed its checks (integrity, an imported feed with no records); it was not installed. */
+  | 'DB_VERIFY_FAILED';
 
 export interface DistillErrorOptions {
   hint?: string;

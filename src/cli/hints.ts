@@ -31,6 +31,12 @@ const HINTS: Record<ErrorCode, string> = {
   FEED_TOO_LARGE: 'the feed exceeds distill\'s safety limit and was not imported; check that it is the right file',
   USAGE: 'run with --help for usage',
   IO: 'check permissions and free disk space',
+  DB_NOT_FOUND: 'run `distill db update`, or `distill db import DIR` with feed files brought in by hand',
+  DB_CORRUPT: 'the vulnerability database is damaged; run `distill db update` (or `distill db import DIR`) to rebuild it',
+  DB_SCHEMA_NEWER: 'the database was written by a newer distill; upgrade distill, or point DISTILL_DB at another database',
+  DB_SCHEMA_OLD: 'the database was written by an older distill; run `distill db update` to migrate it',
+  DB_LOCKED: 'another `distill db update` or `db import` is running; wait for it (a lock left by a killed process is taken over after it dies)',
+  DB_VERIFY_FAILED: 'the new database failed its checks and was not installed; the previous one is unchanged. Check the feed files and run the update again',
 };
 
 export function hintFor(code: ErrorCode): string {
