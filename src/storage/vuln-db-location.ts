@@ -10,7 +10,7 @@ export interface VulnDbLocationEnv {
 
 /**
  * `$DISTILL_DB`, else `$XDG_CACHE_HOME/distill/vuln.db`, else `$HOME/.cache/distill/vuln.db`.
- * The caller passes the environment (only the CLI reads process.env). Per the XDG spec a relative
+ * The caller passes the environment: only the CLI reads the real one. Per the XDG spec a relative
  * XDG_CACHE_HOME is invalid and ignored; empty values count as unset.
  */
 export function defaultVulnDbPath(env: VulnDbLocationEnv): string {
