@@ -159,6 +159,12 @@ describe('SQLite vulnerability DB', () => {
     }
   });
 
+  it('a record missing a required value fails the import with FEED_INVALID, not a raw SQLite error', () => {
+    const w = createVulnDb(join(dir, 'vuln.db'));
+    expect(codeOf(() => w.putEpss([{ cve: 'CVE-2021-44228', score: Number.NaN, percentile: 0.5, date: '2026-12-01', model: 'v1' }]))).toBe('FEED_INVALID');
+    w.abort();
+  });
+
   it('bulk-imports real-scale feeds quickly (300,000 EPSS rows, 50,000 affected rules)', () => {
     const path = join(dir, 'vuln.db');
     const epss: EpssScore[] = [];

@@ -28,6 +28,13 @@ function translate(error: unknown, path: string): unknown {
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
     return new DistillError('DB_LOCKED', `the vulnerability database is in use: ${error.message}`, { hint: 'wait for the other distill process to finish', subject: path, cause: error });
   }
+  if (code === 'SQLITE_FULL') {
+    return new DistillError('IO', `the disk is full while writing the vulnerability database: ${error.message}`, { hint: 'free disk space; an update leaves the previous database unchanged', subject: path, cause: error });
+  }
+  if (code.startsWith('SQLITE_CONSTRAINT')) {
+    // A required field was missing or not a number: the importer let a malformed record through.
+    return new DistillError('FEED_INVALID', `a feed record is incomplete: ${error.message}`, { subject: path, cause: error });
+  }
   if (code === 'SQLITE_CANTOPEN') {
     return new DistillError('DB_NOT_FOUND', `cannot open the vulnerability database: ${error.message}`, { hint: 'run `distill db update` or `distill db import DIR`', subject: path, cause: error });
   }
