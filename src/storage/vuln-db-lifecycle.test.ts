@@ -1,7 +1,7 @@
 /** @module storage/vuln-db-lifecycle.test — atomic replace, interruption, locking, corrupt targets, status; real KEV and PyPA data. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { realKev, realPypa } from '../../test/contracts/vuln-store-contract.js';
 import { DistillError } from '../errors.js';
-import type { FeedProvenance } from '../vuln/vulnerability.js';
+import type { EpssScore, FeedProvenance } from '../vuln/vulnerability.js';
 import { openVulnDb, type VulnDbWriter } from './sqlite/vuln-db.js';
 import { DEFAULT_MAX_AGE_DAYS, replaceVulnDb, vulnDbStatus } from './vuln-db-lifecycle.js';
 import { defaultVulnDbPath } from './vuln-db-location.js';
@@ -38,6 +38,18 @@ async function importOsv(target: string): Promise<void> {
     w.putVulnerabilities(vulns);
     w.setProvenance(prov('osv', vulns.length, '2024-10-10T00:00:00Z'));
   }, { feeds: ['osv'] });
+}
+
+/** Disk-full needs a small filesystem: a tmpfs, which only root (in a container with CAP_SYS_ADMIN) can mount. */
+function canMountTmpfs(): boolean {
+  const probe = mkdtempSync(join(tmpdir(), 'distill-mount-'));
+  try {
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' }).status !== 0) return false;
+    spawnSync('umount', [probe], { stdio: 'ignore' });
+    return true;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
 }
 
 async function rejection(promise: Promise<unknown>): Promise<DistillError> {
@@ -200,6 +212,33 @@ describe('replaceVulnDb', () => {
       }, { feeds: ['kev'] });
       expect(result.previous).toBe('discarded-corrupt');
       expect(openVulnDb(target).feeds().map((f) => f.feed)).toEqual(['kev']);
+    }
+  });
+
+  it.skipIf(!canMountTmpfs())('a disk that fills up mid-import fails with IO; the previous DB stays byte-identical', async () => {
+    const mnt = join(dir, 'small');
+    mkdirSync(mnt);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mnt]);
+    try {
+      const small = join(mnt, 'vuln.db');
+      await importOsv(small);
+      const before = sha256(small);
+      const error = await rejection(replaceVulnDb(small, async (w) => {
+        function* scores(): Generator<EpssScore> {
+          for (let i = 0; i < 300_000; i++) yield { cve: `CVE-2020-${String(i).padStart(6, '0')}`, score: 0.5, percentile: 0.5, date: '2026-12-01', model: 'v2025.03.14' };
+        }
+        w.putEpss(scores());
+        w.setProvenance(prov('epss', 300_000, '2026-12-01'));
+      }, { feeds: ['epss'] }));
+      expect(error.code).toBe('IO');
+      expect(error.message).toMatch(/disk is full/);
+      expect(sha256(small)).toBe(before);
+      expect(readdirSync(mnt)).toEqual(['vuln.db']);
+      const db = openVulnDb(small);
+      expect(db.affected('pypi', 'jinja2')).toHaveLength(1);
+      db.close();
+    } finally {
+      execFileSync('umount', [mnt]);
     }
   });
 
