@@ -31,6 +31,8 @@ const HINTS: Record<ErrorCode, string> = {
   FEED_TOO_LARGE: 'the feed exceeds distill\'s safety limit and was not imported; check that it is the right file',
   USAGE: 'run with --help for usage',
   IO: 'check permissions and free disk space',
+  NETWORK_UNREACHABLE: 'no network? bring the feed files in by hand and run `distill db import DIR` (see docs/db.md)',
+  DOWNLOAD_FAILED: 'the server answered with an error or cut the download short; try again later, or import the files by hand with `distill db import DIR`',
   DB_NOT_FOUND: 'run `distill db update`, or `distill db import DIR` with feed files brought in by hand',
   DB_CORRUPT: 'the vulnerability database is damaged; run `distill db update` (or `distill db import DIR`) to rebuild it',
   DB_SCHEMA_NEWER: 'the database was written by a newer distill; upgrade distill, or point DISTILL_DB at another database',
