@@ -56,10 +56,8 @@ function source(feed: FeedName): CDX.Models.Vulnerability.Source {
 
 function analysisOf(f: Finding): CDX.Models.Vulnerability.Analysis | undefined {
   const s = f.suppressed;
-  if (!s) {
-    if (f.fixState === 'wont-fix') return new Models.Vulnerability.Analysis({ state: Enums.Vulnerability.AnalysisState.Exploitable, detail: 'the distribution will not fix it' });
-    return undefined;
-  }
+  // Shown findings get no analysis: distill has not triaged them (their fix state is in distill:fixState).
+  if (!s) return undefined;
   const detail = `${s.kind}: ${s.reason}${s.statement ? ` (${s.statement})` : ''}`;
   if (s.kind === 'negligible') {
     // Still affected, only rated too low to report: the analysis records that it was triaged, not dismissed.
