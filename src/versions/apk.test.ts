@@ -1,3 +1,4 @@
+/** @module versions/apk.test — apk versions against apk-tools' own version.data. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isDistillError } from '../errors.js';

@@ -1,3 +1,4 @@
+/** @module versions/deb.test — Debian versions: table tests and the dpkg --compare-versions oracle on the real bookworm indices. */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+/** @module versions/go.test — Go module versions against golang.org/x/mod/semver's table. */
 import { describe, expect, it } from 'vitest';
 import { canonicalGoVersion, goPseudoVersionTime, goScheme, isGoPseudoVersion } from './go.js';
 

@@ -1,3 +1,4 @@
+/** @module versions/index.test — rangeAffects: OSV range semantics, spec examples and per-scheme cases. */
 import { describe, expect, it } from 'vitest';
 import type { AffectedRange, RangeEvent } from '../vuln/vulnerability.js';
 import { rangeAffects, schemeFor, schemeForEcosystem } from './index.js';

@@ -1,3 +1,4 @@
+/** @module versions/maven.test — Maven versions against Maven's ComparableVersion. */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

@@ -1,3 +1,4 @@
+/** @module versions/pep440.test — PEP 440 versions against packaging.version on the real PyPA records. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,4 @@
+/** @module versions/rpm.test — RPM versions: table tests and the rpm.vercmp oracle. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

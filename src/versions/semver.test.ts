@@ -1,3 +1,4 @@
+/** @module versions/semver.test — npm semver and ranges on the real nodejs-security-wg advisories. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
