@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DistillError } from '../errors.js';
+import { apkScheme } from '../versions/apk.js';
 import type { AffectedRecord } from '../vuln/vulnerability.js';
 import type { VulnStoreWriter } from '../vuln/vuln-store.js';
 import {
@@ -13,7 +14,6 @@ import {
   beginImport,
   finishImport,
   isRecord,
-  isValidApkVersion,
   parseJsonBounded,
   readFeedBytes,
   sizeOptions,
@@ -105,7 +105,7 @@ function importDocument(doc: unknown, where: string, out: BatchWriter<AffectedRe
         skipped.add('notAffected', tokens.length);
         continue;
       }
-      if (!isValidApkVersion(version)) {
+      if (!apkScheme.isValid(version)) {
         issues.add('PARSE_FAILED', `${name}: ${JSON.stringify(version.slice(0, 100))} is not a valid apk version; ${tokens.length} fixes skipped`, where);
         skipped.add('invalidVersion', tokens.length);
         continue;

@@ -3,6 +3,7 @@ import type { Severity } from '../vuln/severity.js';
 import type { AffectedRecord, FixState, VulnerabilityRecord } from '../vuln/vulnerability.js';
 import type { VulnStoreWriter } from '../vuln/vuln-store.js';
 import { DistillError, describeError } from '../errors.js';
+import { debScheme } from '../versions/deb.js';
 import {
   BatchWriter,
   DEFAULT_MAX_JSON_BYTES,
@@ -13,7 +14,6 @@ import {
   decodedChunks,
   finishImport,
   isRecord,
-  isValidDebVersion,
   sizeOptions,
   optionalString,
   type FeedImportOptions,
@@ -205,7 +205,7 @@ function toRecord(pkg: string, id: string, codename: string, release: Record<str
     const fixed = release['fixed_version'];
     if (fixed === '0') return 'notAffected';
     if (fixed === undefined || fixed === null || fixed === '') return 'missingFixedVersion';
-    if (typeof fixed !== 'string' || !isValidDebVersion(fixed)) return 'invalidVersion';
+    if (typeof fixed !== 'string' || !debScheme.isValid(fixed)) return 'invalidVersion';
     record = {
       vulnId: id,
       namespace,

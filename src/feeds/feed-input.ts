@@ -527,37 +527,7 @@ export class TopLevelObjectSplitter {
   }
 }
 
-/**
- * Format checks for versions in feed records, so a rule whose version could never compare is skipped with an issue
- * instead of being stored. Debian: [epoch:]upstream[-revision] per Debian policy 5.6.12 (upstream starts with a digit;
- * a colon only with an epoch; a hyphen only with a revision).
- */
-const DEB_UPSTREAM = /^[0-9][A-Za-z0-9.+~:-]*$/;
-const DEB_REVISION = /^[A-Za-z0-9.+~]+$/;
-export function isValidDebVersion(version: string): boolean {
-  if (version.length === 0 || version.length > 256) return false;
-  let rest = version;
-  const colon = version.indexOf(':');
-  const hasEpoch = colon >= 0;
-  if (hasEpoch) {
-    if (!/^[0-9]+$/.test(version.slice(0, colon))) return false;
-    rest = version.slice(colon + 1);
-  }
-  const hyphen = rest.lastIndexOf('-');
-  const upstream = hyphen >= 0 ? rest.slice(0, hyphen) : rest;
-  if (hyphen >= 0 && !DEB_REVISION.test(rest.slice(hyphen + 1))) return false;
-  if (!DEB_UPSTREAM.test(upstream)) return false;
-  if (!hasEpoch && upstream.includes(':')) return false;
-  return true;
-}
-
-/** Alpine apk versions: digits with dots, an optional letter, suffixes (_alpha … _p), optional `-rN`. */
-const APK_VERSION = /^[0-9]+(\.[0-9]+)*[a-z]?(_(alpha|beta|pre|rc|cvs|svn|git|hg|p)[0-9]*)*(~[0-9a-f]+)?(-r[0-9]+)?$/;
-export function isValidApkVersion(version: string): boolean {
-  return version.length <= 256 && APK_VERSION.test(version);
-}
-
-/** SemVer 2.0.0 (the regular expression published with the specification). */
+/** Format check for OSV SEMVER range versions, which are strict SemVer 2.0.0 (no leading "v", no loose forms). */
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 export function isValidSemver(version: string): boolean {

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { isDistillError } from '../errors.js';
 import { createMemoryStore } from '../vuln/memory-store.js';
 import { sharedData } from '../../test/helpers/oracles.js';
+import { pep440Scheme } from '../versions/pep440.js';
 import { cvssBaseScore, importOsv, normalizePypiName } from './osv.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'feeds', 'osv');
@@ -36,19 +37,34 @@ const yamlFiles = walk(pypaDir).filter((f) => f.endsWith('.yaml'));
 // Read independently of the importer: the yaml package's default (core) schema.
 const records = yamlFiles.map((f) => parseYaml(readFileSync(f, 'utf8')) as Record<string, any>);
 
+let pypaImport: Promise<{ store: ReturnType<typeof createMemoryStore>; result: Awaited<ReturnType<typeof importOsv>> }> | undefined;
+/** One import of the YAML directory, shared by the tests that only read it. */
+function pypa() {
+  pypaImport ??= (async () => {
+    const store = createMemoryStore();
+    return { store, result: await importOsv(pypaDir, store, opts) };
+  })();
+  return pypaImport;
+}
+
 describe('importOsv on the real PyPA advisory database (YAML)', () => {
   it('imports all 2661 records and matches the YAML field by field', async () => {
     expect(records).toHaveLength(2661);
-    const store = createMemoryStore();
-    const result = await importOsv(pypaDir, store, opts);
+    const { store, result } = await pypa();
     expect(result.vulnerabilities).toBe(2661);
-    expect(result.issues).toEqual([]);
+    // Two real records carry versions that are not PEP 440: their ranges are skipped with an issue each.
+    expect(result.issues.map((i) => i.message).sort()).toEqual([
+      'PYSEC-2019-125 pypi/steam: ECOSYSTEM range skipped: fixed "2019-09-12" is not a valid version',
+      'PYSEC-2021-371 pypi/binderhub: ECOSYSTEM range skipped: fixed "0.2.0-n653" is not a valid version',
+    ]);
+    expect(result.skipped['invalidRange']).toBe(2);
+    const usable = (r: any): boolean => r.type === 'ECOSYSTEM' && r.events.every((e: any) => Object.values(e).every((v) => v === '0' || pep440Scheme.isValid(String(v))));
 
     let expectedRules = 0;
     let gitRanges = 0;
     for (const record of records) {
       for (const affected of record['affected'] ?? []) {
-        const eco = (affected.ranges ?? []).filter((r: any) => r.type === 'ECOSYSTEM');
+        const eco = (affected.ranges ?? []).filter(usable);
         gitRanges += (affected.ranges ?? []).filter((r: any) => r.type === 'GIT').length;
         if (eco.length > 0 || (affected.versions ?? []).length > 0) expectedRules++;
       }
@@ -66,7 +82,7 @@ describe('importOsv on the real PyPA advisory database (YAML)', () => {
       for (const affected of record['affected'] ?? []) {
         const name = normalizePypiName(affected.package.name);
         const rules = store.affected('pypi', name).filter((r) => r.vulnId === record['id']);
-        const eco = (affected.ranges ?? []).filter((r: any) => r.type === 'ECOSYSTEM');
+        const eco = (affected.ranges ?? []).filter(usable);
         if (eco.length === 0 && (affected.versions ?? []).length === 0) continue;
         const rule = rules.find((r) => JSON.stringify(r.versions) === JSON.stringify((affected.versions ?? []).map(String)));
         expect(rule, `${record['id']} ${name}`).toBeDefined();
@@ -79,8 +95,7 @@ describe('importOsv on the real PyPA advisory database (YAML)', () => {
   });
 
   it('reads known advisories as published', async () => {
-    const store = createMemoryStore();
-    await importOsv(pypaDir, store, opts);
+    const { store } = await pypa();
     const skywalking = store.affected('pypi', 'apache-skywalking').find((r) => r.vulnId === 'PYSEC-2020-342');
     expect(skywalking).toMatchObject({ fixState: 'not-fixed', fixedVersions: [], ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }] });
     expect(skywalking?.versions.slice(0, 3)).toEqual(['0.1.0', '0.2.0', '0.3.0']);
@@ -103,8 +118,7 @@ describe('importOsv on the real PyPA advisory database (YAML)', () => {
     execFileSync('zip', ['-q', '-r', zip, '.'], { cwd: jsonDir });
     const fromZip = createMemoryStore();
     const zipResult = await importOsv(zip, fromZip, opts);
-    const fromDir = createMemoryStore();
-    const dirResult = await importOsv(pypaDir, fromDir, opts);
+    const { store: fromDir, result: dirResult } = await pypa();
     expect(zipResult.records).toBe(dirResult.records);
     expect(zipResult.vulnerabilities).toBe(2661);
     expect(zipResult.skipped).toEqual(dirResult.skipped);

@@ -4,9 +4,15 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import semver from 'semver';
 import yauzl from 'yauzl';
 import { DistillError, describeError } from '../errors.js';
+import { apkScheme } from '../versions/apk.js';
+import { debScheme } from '../versions/deb.js';
+import { goScheme } from '../versions/go.js';
+import { mavenScheme } from '../versions/maven.js';
+import { pep440Scheme } from '../versions/pep440.js';
+import { semverScheme } from '../versions/semver.js';
+import type { VersionScheme } from '../versions/version-scheme.js';
 import type { Severity } from '../vuln/severity.js';
 import type { AffectedRange, AffectedRecord, CvssScore, RangeEvent, VulnerabilityRecord } from '../vuln/vulnerability.js';
 import type { VulnStoreWriter } from '../vuln/vuln-store.js';
@@ -20,8 +26,6 @@ import {
   finishImport,
   isGzip,
   isRecord,
-  isValidApkVersion,
-  isValidDebVersion,
   isValidSemver,
   isZip,
   optionalString,
@@ -60,18 +64,15 @@ export function normalizePypiName(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
-type VersionCheck = (version: string) => boolean;
-
 interface EcosystemTarget {
   namespace: string;
   packageName: string;
-  /** Format check for ECOSYSTEM range versions, when the scheme is strict enough to check. */
-  valid?: VersionCheck;
-  /** Ordering for ECOSYSTEM ranges, when available, to reject impossible ranges. */
-  compare?: (a: string, b: string) => number;
+  /** The namespace's version scheme for ECOSYSTEM ranges: format checks and ordering. */
+  scheme?: VersionScheme;
 }
 
-const semverCompare = (a: string, b: string): number => semver.compare(a, b);
+/** OSV SEMVER ranges are strict SemVer 2.0 (no leading "v"), ordered by SemVer precedence. */
+const SEMVER_RANGE: VersionScheme = { name: 'semver', isValid: isValidSemver, compare: (a, b) => semverScheme.compare(a, b) };
 
 /** Maps an OSV `affected[].package` to distill's namespace and package name; undefined for ecosystems not handled. */
 export function osvTarget(ecosystem: string, name: string): EcosystemTarget | undefined {
@@ -81,23 +82,23 @@ export function osvTarget(ecosystem: string, name: string): EcosystemTarget | un
   switch (base) {
     case 'Debian': {
       const codename = DEBIAN_RELEASE_CODENAMES[suffix.split('.')[0] ?? ''];
-      return codename === undefined ? undefined : { namespace: `debian:${codename}`, packageName: name, valid: isValidDebVersion };
+      return codename === undefined ? undefined : { namespace: `debian:${codename}`, packageName: name, scheme: debScheme };
     }
     case 'Alpine': {
       const m = /^v(\d+\.\d+)$/.exec(suffix);
-      return m === null ? undefined : { namespace: `alpine:${m[1]}`, packageName: name, valid: isValidApkVersion };
+      return m === null ? undefined : { namespace: `alpine:${m[1]}`, packageName: name, scheme: apkScheme };
     }
     case 'npm':
-      return suffix === '' ? { namespace: 'npm', packageName: name, valid: isValidSemver, compare: semverCompare } : undefined;
+      return suffix === '' ? { namespace: 'npm', packageName: name, scheme: semverScheme } : undefined;
     case 'crates.io':
-      return suffix === '' ? { namespace: 'crates.io', packageName: name, valid: isValidSemver, compare: semverCompare } : undefined;
+      return suffix === '' ? { namespace: 'crates.io', packageName: name, scheme: semverScheme } : undefined;
     case 'Go':
-      // OSV writes Go versions as semver without the leading "v".
-      return suffix === '' ? { namespace: 'go', packageName: name, valid: isValidSemver, compare: semverCompare } : undefined;
+      // OSV writes Go versions without the leading "v"; the Go scheme takes both.
+      return suffix === '' ? { namespace: 'go', packageName: name, scheme: goScheme } : undefined;
     case 'PyPI':
-      return suffix === '' ? { namespace: 'pypi', packageName: normalizePypiName(name) } : undefined;
+      return suffix === '' ? { namespace: 'pypi', packageName: normalizePypiName(name), scheme: pep440Scheme } : undefined;
     case 'Maven':
-      return suffix === '' && name.includes(':') ? { namespace: 'maven', packageName: name } : undefined;
+      return suffix === '' && name.includes(':') ? { namespace: 'maven', packageName: name, scheme: mavenScheme } : undefined;
     default:
       return undefined;
   }
@@ -344,8 +345,7 @@ class OsvImport {
       return undefined;
     };
     if (!Array.isArray(raw['events']) || raw['events'].length === 0) return invalid('no events');
-    const valid = type === 'SEMVER' ? isValidSemver : target.valid;
-    const compare = type === 'SEMVER' ? semverCompare : target.compare;
+    const scheme = type === 'SEMVER' ? SEMVER_RANGE : target.scheme;
     const events: RangeEvent[] = [];
     for (const event of raw['events'] as unknown[]) {
       if (!isRecord(event)) return invalid('an event is not an object');
@@ -353,14 +353,15 @@ class OsvImport {
       const key = keys[0] as (typeof EVENT_KEYS)[number];
       const value = event[key];
       if (keys.length !== 1 || !EVENT_KEYS.includes(key) || typeof value !== 'string' || value === '') return invalid(`malformed event ${JSON.stringify(event).slice(0, 100)}`);
-      if (!(key === 'introduced' && value === '0') && (value.length > 256 || /\s/.test(value) || (valid !== undefined && !valid(value)))) {
+      if (!(key === 'introduced' && value === '0') && (value.length > 256 || /\s/.test(value) || (scheme !== undefined && !scheme.isValid(value)))) {
         return invalid(`${key} ${JSON.stringify(value.slice(0, 100))} is not a valid version`);
       }
       events.push({ [key]: value } as RangeEvent);
     }
     const introduced = events.flatMap((e) => ('introduced' in e ? [e.introduced] : []));
     if (introduced.length === 0) return invalid('no introduced event');
-    if (compare !== undefined) {
+    if (scheme !== undefined) {
+      const compare = (a: string, b: string): number => scheme.compare(a, b);
       // Events need not be sorted; the range is impossible when something ends before anything starts.
       const lowestStart = introduced.includes('0') ? undefined : introduced.reduce((a, b) => (compare(a, b) <= 0 ? a : b));
       if (lowestStart !== undefined) {
