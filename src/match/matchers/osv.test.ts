@@ -5,7 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { catalogSource } from '../../catalog/catalog-source.js';
 import type { Package, Sbom } from '../../sbom/package.js';
 import { createMemoryStore, type MemoryVulnStore } from '../../vuln/memory-store.js';
-import { nswAdvisories, nswRecords, pypaRecords, type NswAdvisory } from '../../../test/fixtures/match/advisories.js';
+import { importOsv } from '../../feeds/osv.js';
+import { nswAdvisories, nswRecords, pypaDir, type NswAdvisory } from '../../../test/fixtures/match/advisories.js';
+import { join } from 'node:path';
 import { debianRoot } from '../../../test/fixtures/catalog-lang/lang-helpers.js';
 import { cached } from '../../../test/helpers/oracles.js';
 import { matchSbom } from '../engine.js';
@@ -48,15 +50,13 @@ function byName(sbom: Sbom, type: Package['type'], name: string): Package | unde
 describe('OSV matcher: real PyPA records against Python packages installed from Debian bookworm', () => {
   let sbom: Sbom;
   let store: MemoryVulnStore;
-  let records: ReturnType<typeof pypaRecords>;
 
   beforeAll(async () => {
     sbom = await catalogSource(`dir:${debianRoot('match-python', PYTHON_DEBS)}`);
-    const names = sbom.packages.filter((p) => p.type === 'python').map((p) => pep503(p.name));
-    records = pypaRecords(names);
+    // The whole PyPA database (2661 YAML records) through the OSV feed importer.
     store = createMemoryStore();
-    store.putAffected(records.affected);
-    store.putVulnerabilities(records.vulns);
+    const imported = await importOsv(join(pypaDir(), 'vulns'), store, { origin: 'pypa-advisory-database@3ccb612', fetchedAt: new Date('2026-12-03T00:00:00Z') });
+    expect(imported.vulnerabilities).toBe(2661);
   }, 300_000);
 
   it('catalogs the real Debian versions', () => {
@@ -104,8 +104,10 @@ describe('OSV matcher: real PyPA records against Python packages installed from 
 
   it('a withdrawn record never matches', () => {
     const local = createMemoryStore();
-    local.putAffected(records.affected.filter((r) => r.vulnId === 'PYSEC-2024-60'));
-    local.putVulnerabilities(records.vulns.filter((v) => v.id === 'PYSEC-2024-60').map((v) => ({ ...v, withdrawn: '2024-05-01T00:00:00Z' })));
+    local.putAffected(store.affected('pypi', 'idna'));
+    const record = store.vulnerabilities(['PYSEC-2024-60']).get('PYSEC-2024-60')!.find((v) => v.id === 'PYSEC-2024-60')!;
+    expect(osvMatcher.match(byName(sbom, 'python', 'idna')!, { store: local }).map((f) => f.vulnId)).toEqual(['PYSEC-2024-60']);
+    local.putVulnerabilities([{ ...record, withdrawn: '2024-05-01T00:00:00Z' }]);
     expect(osvMatcher.match(byName(sbom, 'python', 'idna')!, { store: local })).toEqual([]);
   });
 });
