@@ -12,11 +12,13 @@ export const EXIT = {
   input: 3,
   /** Reading or writing files failed (permissions, disk full). */
   io: 4,
+  /** A gate failed: `scan --fail-on` found a finding at or above the threshold; `db status --fail-stale`. */
+  gate: 5,
 } as const;
 
 /** Maps a known error code to the exit code class it belongs to. */
 export function exitCodeFor(code: ErrorCode): number {
   if (code === 'USAGE' || code === 'FORMAT_UNKNOWN' || code === 'BAD_REFERENCE') return EXIT.usage;
-  if (code === 'IO') return EXIT.io;
+  if (code === 'IO' || code === 'DB_LOCKED') return EXIT.io;
   return EXIT.input;
 }

@@ -4,7 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { isDistillError } from '../errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { hintFor } from './hints.js';
+import { registerDbCommand } from './db-command.js';
 import { registerSbomCommand } from './sbom-command.js';
+import { registerScanCommand } from './scan-command.js';
 import { VERSION } from './version.js';
 
 const program = new Command('distill')
@@ -16,10 +18,13 @@ const program = new Command('distill')
     'after',
     `
 Exit codes: 0 ok, 1 internal error, 2 usage error, 3 unusable input (missing, corrupt or unrecognised
-source, digest mismatch, invalid SBOM), 4 file write failure.
+source, digest mismatch, invalid SBOM, no vulnerability database), 4 file write failure or database
+locked, 5 a gate failed (scan --fail-on, db status --fail-stale).
 Docs: docs/ in the distill repository (one page per command).`,
   );
 registerSbomCommand(program);
+registerScanCommand(program);
+registerDbCommand(program);
 
 try {
   await program.parseAsync(process.argv);
