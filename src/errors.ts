@@ -95,8 +95,6 @@ export type IssueCode =
   | 'UNREADABLE'
   | 'NESTING_TOO_DEEP'
   | 'UNSUPPORTED'
-  /** The vulnerability DB holds no data for a namespace the image needs (e.g. alpine:3.20): zero findings there mean nothing. */
-  | 'NO_VULN_DATA'
   /** A namespace (`alpine:3.20`) has no data in the vulnerability store: its packages were not checked. */
   | 'NO_VULN_DATA';
 
