@@ -105,7 +105,11 @@ describe('importDebianTracker fix states and hostile entries', () => {
     expect(undetermined).toMatchObject({ fixState: 'not-fixed', note: 'status undetermined' });
     expect(undetermined?.severity).toBeUndefined();
 
-    expect(result.records).toBe(6);
+    const unknownUrgency = store.affected('debian:trixie', 'openssl')[0];
+    expect(unknownUrgency).toMatchObject({ fixState: 'fixed', fixedVersions: ['3.5.4-1'] });
+    expect(unknownUrgency?.severity).toBeUndefined();
+    expect(result.issues.some((i) => i.code === 'UNSUPPORTED' && i.message.includes('unknown urgency "catastrophic"'))).toBe(true);
+    expect(result.records).toBe(7);
     expect(result.skipped).toEqual({ invalidVersion: 2, missingFixedVersion: 1, unknownStatus: 1, invalidEntry: 3, invalidPackage: 2 });
     const messages = result.issues.map((i) => i.message);
     expect(messages).toContain('openssl CVE-2099-0002 bookworm: fixed_version "not a version!" is not a valid Debian version; rule skipped');

@@ -150,6 +150,9 @@ export async function importDebianTracker(input: FeedInput, writer: VulnStoreWri
           skipped.add('invalidEntry');
           continue;
         }
+        if (parseUrgency(release['urgency']) === 'unknown') {
+          issues.add('UNSUPPORTED', `${pkg} ${id} ${codename}: unknown urgency ${JSON.stringify(String(release['urgency']).slice(0, 50))}; rule kept without a severity`, subject);
+        }
         const record = toRecord(pkg, id, codename, release);
         if (typeof record === 'string') {
           skipped.add(record);
@@ -178,7 +181,7 @@ export async function importDebianTracker(input: FeedInput, writer: VulnStoreWri
   });
 }
 
-type SkipReason = 'notAffected' | 'invalidVersion' | 'missingFixedVersion' | 'unknownStatus' | 'unknownUrgency';
+type SkipReason = 'notAffected' | 'invalidVersion' | 'missingFixedVersion' | 'unknownStatus';
 
 function describeSkip(reason: SkipReason, release: Record<string, unknown>): string {
   switch (reason) {
@@ -188,8 +191,6 @@ function describeSkip(reason: SkipReason, release: Record<string, unknown>): str
       return 'status resolved without a fixed_version; rule skipped';
     case 'unknownStatus':
       return `unknown status ${JSON.stringify(String(release['status']).slice(0, 50))}; rule skipped`;
-    case 'unknownUrgency':
-      return `unknown urgency ${JSON.stringify(String(release['urgency']).slice(0, 50))}; rule skipped`;
     default:
       return reason;
   }
@@ -197,8 +198,9 @@ function describeSkip(reason: SkipReason, release: Record<string, unknown>): str
 
 function toRecord(pkg: string, id: string, codename: string, release: Record<string, unknown>): AffectedRecord | SkipReason {
   const status = release['status'];
-  const urgency = parseUrgency(release['urgency']);
-  if (urgency === 'unknown') return 'unknownUrgency';
+  // An urgency the tracker may add later must not drop the rule: it is kept without a distro severity (issue recorded by the caller).
+  const parsed = parseUrgency(release['urgency']);
+  const urgency = parsed === 'unknown' ? NO_URGENCY : parsed;
   const namespace = `debian:${codename}`;
   let record: AffectedRecord;
   if (status === 'resolved') {
