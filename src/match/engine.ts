@@ -3,7 +3,7 @@ import { describeError, type Issue } from '../errors.js';
 import type { ProgressListener } from '../events.js';
 import type { Package, Sbom } from '../sbom/package.js';
 import type { VulnStore } from '../vuln/vuln-store.js';
-import type { FeedName, Namespace } from '../vuln/vulnerability.js';
+import type { AffectedRecord, FeedName, Namespace, VulnerabilityRecord } from '../vuln/vulnerability.js';
 import type { Finding } from './finding.js';
 import type { Matcher } from './matcher.js';
 import { alpineMatcher } from './matchers/alpine.js';
@@ -37,8 +37,9 @@ const FEED_RANK: Record<FeedName, number> = { 'debian-tracker': 0, 'alpine-secdb
 
 const PROGRESS_EVERY = 200;
 
-export function matchSbom(sbom: Sbom, store: VulnStore, options: MatchOptions = {}): MatchResult {
+export function matchSbom(sbom: Sbom, backing: VulnStore, options: MatchOptions = {}): MatchResult {
   const matchers = options.matchers ?? defaultMatchers;
+  const store = memoized(backing);
   const issues: Issue[] = [];
   const withData = new Set(store.namespaces());
   const coverage = new Map<Namespace, NamespaceCoverage>();
@@ -88,6 +89,41 @@ export function matchSbom(sbom: Sbom, store: VulnStore, options: MatchOptions = 
   const findings = perPackage.flat().sort(compareFindings);
   options.onProgress?.({ kind: 'match-done', packages: total, findings: findings.length });
   return { findings, issues, coverage: covered };
+}
+
+/**
+ * A per-scan view of the store that answers repeated questions from memory: the binaries of one source
+ * package (systemd, libsystemd0, libudev1, …) ask for the same rules and the same records.
+ */
+function memoized(store: VulnStore): VulnStore {
+  const affected = new Map<string, AffectedRecord[]>();
+  const records = new Map<string, VulnerabilityRecord[] | undefined>();
+  return {
+    affected(namespace, packageName) {
+      const key = `${namespace}\u0000${packageName}`;
+      let hit = affected.get(key);
+      if (hit === undefined) affected.set(key, (hit = store.affected(namespace, packageName)));
+      return hit;
+    },
+    vulnerabilities(ids) {
+      const missing = ids.filter((id) => !records.has(id));
+      if (missing.length > 0) {
+        const fetched = store.vulnerabilities(missing);
+        for (const id of missing) records.set(id, fetched.get(id));
+      }
+      const result = new Map<string, VulnerabilityRecord[]>();
+      for (const id of ids) {
+        const hit = records.get(id);
+        if (hit !== undefined) result.set(id, hit);
+      }
+      return result;
+    },
+    epss: (cves) => store.epss(cves),
+    kev: (cves) => store.kev(cves),
+    feeds: () => store.feeds(),
+    namespaces: () => store.namespaces(),
+    close: () => store.close(),
+  };
 }
 
 function unhandledKey(pkg: Package, sbom: Sbom): string {

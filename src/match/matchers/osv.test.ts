@@ -184,6 +184,38 @@ describe('osvLookup', () => {
     expect(osvLookup({ ...base, type: 'java-archive', name: 'log4j-core', version: '2.14.1', purl: 'pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1', groupId: 'org.apache.logging.log4j', artifactId: 'log4j-core', virtualPath: 'a.jar' })?.name).toBe('org.apache.logging.log4j:log4j-core');
     expect(osvLookup({ ...base, type: 'java-archive', name: 'thing', version: '1', purl: 'pkg:maven/thing@1', virtualPath: 'a.jar' })).toBeUndefined();
     expect(osvLookup({ ...base, type: 'npm', name: '@babel/core', version: '7.0.0', purl: 'pkg:npm/%40babel/core@7.0.0' })?.name).toBe('@babel/core');
-    expect(osvLookup({ ...base, type: 'npm', name: 'serde', version: '1.0.0', purl: 'pkg:cargo/serde@1.0.0' })?.namespace).toBe('npm');
+    expect(osvLookup({ ...base, type: 'npm', name: 'serde', version: '1.0.0', purl: 'pkg:cargo/serde@1.0.0' })?.namespace).toBe('crates.io');
+  });
+});
+
+describe('OSV matcher: Go standard library, Maven and crates.io records through the OSV importer', () => {
+  // Hand-written OSV JSON carrying real facts: CVE-2024-24790 (net/netip) fixed in go1.21.11 and go1.22.4;
+  // Log4Shell CVE-2021-44228 affects log4j-core from 2.0-beta9 until 2.15.0; RUSTSEC-2021-0078 (hyper) fixed in 0.14.10.
+  const records = [
+    { schema_version: '1.6.0', id: 'GO-2024-2887', modified: '2024-06-04T00:00:00Z', aliases: ['CVE-2024-24790'], affected: [{ package: { name: 'stdlib', ecosystem: 'Go' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.21.11' }, { introduced: '1.22.0-0' }, { fixed: '1.22.4' }] }] }] },
+    { schema_version: '1.6.0', id: 'GHSA-jfh8-c2jp-5v3q', modified: '2024-01-01T00:00:00Z', aliases: ['CVE-2021-44228'], database_specific: { severity: 'CRITICAL' }, affected: [{ package: { name: 'org.apache.logging.log4j:log4j-core', ecosystem: 'Maven' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '2.0-beta9' }, { fixed: '2.15.0' }] }] }] },
+    { schema_version: '1.6.0', id: 'RUSTSEC-2021-0078', modified: '2021-07-07T00:00:00Z', aliases: ['CVE-2021-32715'], affected: [{ package: { name: 'hyper', ecosystem: 'crates.io' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0.0.0-0' }, { fixed: '0.14.10' }] }] }] },
+  ];
+  const base = { cpes: [], licenses: [], locations: [], foundBy: 't' };
+  const stdlib = (v: string): Package => ({ ...base, type: 'go-module', id: `go-${v}`, name: 'stdlib', version: v, purl: `pkg:golang/stdlib@${v}`, goVersion: `go${v.slice(1)}`, main: false });
+  const log4j = (v: string): Package => ({ ...base, type: 'java-archive', id: `j-${v}`, name: 'log4j-core', version: v, purl: `pkg:maven/org.apache.logging.log4j/log4j-core@${v}`, groupId: 'org.apache.logging.log4j', artifactId: 'log4j-core', virtualPath: 'app.jar' });
+  const hyper = (v: string): Package => ({ ...base, type: 'npm', id: `c-${v}`, name: 'hyper', version: v, purl: `pkg:cargo/hyper@${v}` });
+
+  it('matches each ecosystem with its own scheme', async () => {
+    const store = createMemoryStore();
+    await importOsv(Buffer.from(JSON.stringify(records)), store, { origin: 'test', fetchedAt: new Date(0) });
+    const ids = (p: Package) => osvMatcher.match(p, { store }).map((f) => f.vulnId);
+    expect(ids(stdlib('v1.22.3'))).toEqual(['GO-2024-2887']);
+    expect(ids(stdlib('v1.21.10'))).toEqual(['GO-2024-2887']);
+    expect(ids(stdlib('v1.21.11'))).toEqual([]);
+    expect(ids(stdlib('v1.22.4'))).toEqual([]);
+    expect(ids(log4j('2.14.1'))).toEqual(['GHSA-jfh8-c2jp-5v3q']);
+    expect(ids(log4j('2.0-beta9'))).toEqual(['GHSA-jfh8-c2jp-5v3q']);
+    expect(ids(log4j('2.0-alpha1'))).toEqual([]);
+    expect(ids(log4j('2.15.0'))).toEqual([]);
+    const [f] = osvMatcher.match(log4j('2.14.1'), { store });
+    expect(f).toMatchObject({ aliases: ['CVE-2021-44228'], severity: { value: 'critical', source: 'osv' }, evidence: { matcher: 'osv-maven', searchedName: 'org.apache.logging.log4j:log4j-core' } });
+    expect(ids(hyper('0.14.9'))).toEqual(['RUSTSEC-2021-0078']);
+    expect(ids(hyper('0.14.10'))).toEqual([]);
   });
 });

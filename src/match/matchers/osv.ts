@@ -22,6 +22,9 @@ interface Lookup {
 /** The OSV ecosystem, the package name as OSV writes it, and the version to compare; undefined for other packages. */
 export function osvLookup(pkg: Package): Lookup | undefined {
   if (pkg.version === '') return undefined;
+  // Rust crates have no package type of their own (no cataloger yet; they come from SBOM inputs): the purl says it.
+  const cargo = /^pkg:cargo\/([^@?#]+)/.exec(pkg.purl);
+  if (cargo?.[1] !== undefined) return { namespace: 'crates.io', name: decodeURIComponent(cargo[1]), version: pkg.version, scheme: 'semver' };
   switch (pkg.type) {
     case 'npm':
       return { namespace: 'npm', name: pkg.name, version: pkg.version, scheme: 'semver' };
@@ -39,9 +42,6 @@ export function osvLookup(pkg: Package): Lookup | undefined {
     default:
       break;
   }
-  // Rust crates come from SBOM inputs (no cataloger yet): recognise them by purl.
-  const cargo = /^pkg:cargo\/([^@?#]+)/.exec(pkg.purl);
-  if (cargo?.[1] !== undefined) return { namespace: 'crates.io', name: decodeURIComponent(cargo[1]), version: pkg.version, scheme: 'semver' };
   return undefined;
 }
 
