@@ -182,6 +182,11 @@ async function attemptDownload(url: string, destFile: string, fetchImpl: FetchLi
     const expected = lengthHeader !== null && (encoding === null || encoding === 'identity') ? Number(lengthHeader) : undefined;
     const hash = createHash('sha256');
     const out = createWriteStream(temp);
+    // Kept so that an error the stream emits after destroy() (a write still in flight) is not an unhandled event.
+    let writeError: unknown;
+    out.on('error', (error) => {
+      writeError ??= error;
+    });
     let received = 0;
     try {
       for await (const chunk of response.body ?? []) {
@@ -193,6 +198,7 @@ async function attemptDownload(url: string, destFile: string, fetchImpl: FetchLi
       }
       out.end();
       await once(out, 'finish');
+      if (writeError !== undefined) throw writeError;
     } catch (error) {
       out.destroy();
       if (isCancelled(options.signal)) throw new DistillError('DOWNLOAD_FAILED', `download of ${url} was cancelled`, { subject: url, cause: error });

@@ -65,7 +65,7 @@ export async function importFeedFiles(files: readonly DetectedFeedFile[], writer
     const origins = [...new Set(list.map(({ file }) => options.originOf?.(file) ?? file.path))];
     const entry: FeedProvenance = {
       feed,
-      origin: origins.length === 1 ? origins[0]! : `${origins[0]} (+${origins.length - 1} more)`,
+      origin: origins.length === 1 ? origins[0]! : `${commonPrefix(origins)} (${origins.length} files)`,
       fetchedAt: options.fetchedAt.toISOString(),
       digest: list.length === 1 ? list[0]!.result.digest : `sha256:${digest.digest('hex')}`,
       records: list.reduce((sum, { result }) => sum + result.records, 0),
@@ -76,4 +76,12 @@ export async function importFeedFiles(files: readonly DetectedFeedFile[], writer
     provenance.push(entry);
   }
   return { provenance, results, issues: results.flatMap((result) => result.issues) };
+}
+
+/** The longest shared leading path (or URL) of several origins, cut at a `/`: `/feeds/pypa/vulns`. */
+function commonPrefix(origins: readonly string[]): string {
+  let prefix = origins[0]!;
+  for (const origin of origins) while (!origin.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  const cut = prefix.lastIndexOf('/');
+  return cut > 0 && !origins.every((origin) => origin === prefix) ? prefix.slice(0, cut) : prefix;
 }
