@@ -9,7 +9,7 @@ const src = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 /** Lower ranks never import higher ones (ARCHITECTURE.md, "Import direction"); areas of one rank may share types. */
 const RANK: Record<string, number> = {
   errors: 0, events: 0,
-  oci: 1, versions: 1, sbom: 1, vuln: 1, tar: 1,
+  oci: 1, versions: 1, sbom: 1, vuln: 1, tar: 1, debian: 1,
   filesystem: 2,
   catalog: 3, match: 3, enrich: 3, feeds: 3,
   report: 4, compare: 4, triage: 4, compliance: 4,

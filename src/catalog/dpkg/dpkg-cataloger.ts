@@ -4,7 +4,7 @@ import type { FileResolver } from '../../filesystem/file-resolver.js';
 import type { DebPackage } from '../../sbom/package.js';
 import { debPurl } from '../../sbom/purl.js';
 import type { CatalogContext, CatalogResult, Cataloger } from '../cataloger.js';
-import { DEB822_MAX_BYTES, field, parseDeb822, type Deb822Paragraph } from '../deb822.js';
+import { DEB822_MAX_BYTES, field, parseDeb822, type Deb822Paragraph } from '../../debian/deb822.js';
 import { COPYRIGHT_MAX_BYTES, licensesFromCopyright } from '../licenses/copyright.js';
 
 const NAME = 'dpkg';

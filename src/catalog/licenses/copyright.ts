@@ -1,5 +1,5 @@
 /** @module catalog/licenses/copyright — licenses declared by a Debian copyright file (DEP-5 or free text). */
-import { parseDeb822, field } from '../deb822.js';
+import { parseDeb822, field } from '../../debian/deb822.js';
 import { normalizeLicenseName, splitLicenseSpec } from './spdx.js';
 
 /** Copyright files are text; a larger one is not worth scanning for license names. */

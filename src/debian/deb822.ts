@@ -1,4 +1,4 @@
-/** @module catalog/deb822 — bounded parser for Debian control-file syntax (dpkg status, status.d, DEP-5 copyright). */
+/** @module debian/deb822 — bounded parser for Debian control-file syntax (dpkg status, status.d, DEP-5 copyright). */
 import { isUtf8 } from 'node:buffer';
 import type { Issue } from '../errors.js';
 
