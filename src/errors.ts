@@ -48,7 +48,17 @@ export type ErrorCode =
   /** Another `db update`/`db import` holds the database lock. */
   | 'DB_LOCKED'
   /** A freshly built database failed its checks (integrity, an imported feed with no records); it was not installed. */
-  | 'DB_VERIFY_FAILED';
+  | 'DB_VERIFY_FAILED'
+  /** An apt InRelease signature does not match its content (tampered or corrupt). */
+  | 'INRELEASE_BAD_SIGNATURE'
+  /** No key in the configured keyring made the InRelease signature (or the file is not signed). */
+  | 'INRELEASE_UNKNOWN_KEY'
+  /** The Release file's Valid-Until is in the past. */
+  | 'RELEASE_EXPIRED'
+  /** An index file (Packages.xz) does not match the size or SHA256 the signed Release lists. */
+  | 'RELEASE_HASH_MISMATCH'
+  /** A .deb does not match the size or SHA256 its Packages entry lists. */
+  | 'DEB_HASH_MISMATCH';
 
 export interface DistillErrorOptions {
   hint?: string;

@@ -39,6 +39,11 @@ const HINTS: Record<ErrorCode, string> = {
   DB_SCHEMA_OLD: 'the database was written by an older distill; run `distill db update` to migrate it',
   DB_LOCKED: 'another `distill db update` or `db import` is running; wait for it (a lock left by a killed process is taken over after it dies)',
   DB_VERIFY_FAILED: 'the new database failed its checks and was not installed; the previous one is unchanged. Check the feed files and run the update again',
+  INRELEASE_BAD_SIGNATURE: 'the repository\'s InRelease file does not match its signature: it was modified or damaged in transit; try another mirror and do not build from this one',
+  INRELEASE_UNKNOWN_KEY: 'no key in the keyring signed this InRelease; check the keyring path (recipe or Signed-By; default /usr/share/keyrings/debian-archive-keyring.gpg) and that the repository is the one you meant',
+  RELEASE_EXPIRED: 'the repository\'s Release file is past its Valid-Until date: the mirror is stale or replaying old metadata; use an up-to-date mirror',
+  RELEASE_HASH_MISMATCH: 'a Packages index does not match the signed Release; the mirror may be mid-sync; try again later or use another mirror',
+  DEB_HASH_MISMATCH: 'a .deb does not match the SHA256 in the signed Packages index; if it is in the download cache, delete that cache entry (named in the message) and build again',
 };
 
 export function hintFor(code: ErrorCode): string {
