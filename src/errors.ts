@@ -58,7 +58,9 @@ export type ErrorCode =
   /** An index file (Packages.xz) does not match the size or SHA256 the signed Release lists. */
   | 'RELEASE_HASH_MISMATCH'
   /** A .deb does not match the size or SHA256 its Packages entry lists. */
-  | 'DEB_HASH_MISMATCH';
+  | 'DEB_HASH_MISMATCH'
+  /** A .deb file is malformed: bad ar magic, truncated or oversized member, wrong member order, unsupported compression, unsafe path. */
+  | 'DEB_INVALID';
 
 export interface DistillErrorOptions {
   hint?: string;

@@ -44,6 +44,7 @@ const HINTS: Record<ErrorCode, string> = {
   RELEASE_EXPIRED: 'the repository\'s Release file is past its Valid-Until date: the mirror is stale or replaying old metadata; use an up-to-date mirror',
   RELEASE_HASH_MISMATCH: 'a Packages index does not match the signed Release; the mirror may be mid-sync; try again later or use another mirror',
   DEB_HASH_MISMATCH: 'a .deb does not match the SHA256 in the signed Packages index; if it is in the download cache, delete that cache entry (named in the message) and build again',
+  DEB_INVALID: 'the .deb is damaged, truncated or not a Debian binary package; delete it from the download cache and fetch it again',
 };
 
 export function hintFor(code: ErrorCode): string {
