@@ -60,7 +60,13 @@ export type ErrorCode =
   /** A .deb does not match the size or SHA256 its Packages entry lists. */
   | 'DEB_HASH_MISMATCH'
   /** A .deb file is malformed: bad ar magic, truncated or oversized member, wrong member order, unsupported compression, unsafe path. */
-  | 'DEB_INVALID';
+  | 'DEB_INVALID'
+  /** A build recipe is malformed: YAML syntax, an unknown or mistyped field, a bad value (the message names file:line:column). */
+  | 'RECIPE_INVALID'
+  /** A build recipe (or a recipe it `extends`) does not exist or cannot be read. */
+  | 'RECIPE_NOT_FOUND'
+  /** Two things claim one path of an image tree in incompatible ways (a file where a directory is, a parent that is a file). */
+  | 'TREE_CONFLICT';
 
 export interface DistillErrorOptions {
   hint?: string;

@@ -44,6 +44,9 @@ const HINTS: Record<ErrorCode, string> = {
   RELEASE_EXPIRED: 'the repository\'s Release file is past its Valid-Until date: the mirror is stale or replaying old metadata; use an up-to-date mirror',
   RELEASE_HASH_MISMATCH: 'a Packages index does not match the signed Release; the mirror may be mid-sync; try again later or use another mirror',
   DEB_HASH_MISMATCH: 'a .deb does not match the SHA256 in the signed Packages index; if it is in the download cache, delete that cache entry (named in the message) and build again',
+  RECIPE_INVALID: 'fix the recipe at the line and field named in the message; docs/recipe.md lists every field',
+  RECIPE_NOT_FOUND: 'check the recipe path (and the path in `extends`, which is relative to the recipe that names it)',
+  TREE_CONFLICT: 'two packages or recipe paths claim one path differently; leave one out with a `!name` exclusion or change the recipe path',
   DEB_INVALID: 'the .deb is damaged, truncated or not a Debian binary package; delete it from the download cache and fetch it again',
 };
 
