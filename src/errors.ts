@@ -59,6 +59,8 @@ export type ErrorCode =
   | 'RELEASE_HASH_MISMATCH'
   /** A .deb does not match the size or SHA256 its Packages entry lists. */
   | 'DEB_HASH_MISMATCH'
+  /** A signed Release is malformed, names another suite than the one asked for, or does not list a needed index. */
+  | 'RELEASE_INVALID'
   /** A .deb file is malformed: bad ar magic, truncated or oversized member, wrong member order, unsupported compression, unsafe path. */
   | 'DEB_INVALID'
   /** A build recipe is malformed: YAML syntax, an unknown or mistyped field, a bad value (the message names file:line:column). */

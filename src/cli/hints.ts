@@ -43,6 +43,7 @@ const HINTS: Record<ErrorCode, string> = {
   INRELEASE_UNKNOWN_KEY: 'no key in the keyring signed this InRelease; check the keyring path (recipe or Signed-By; default /usr/share/keyrings/debian-archive-keyring.gpg) and that the repository is the one you meant',
   RELEASE_EXPIRED: 'the repository\'s Release file is past its Valid-Until date: the mirror is stale or replaying old metadata; use an up-to-date mirror',
   RELEASE_HASH_MISMATCH: 'a Packages index does not match the signed Release; the mirror may be mid-sync; try again later or use another mirror',
+  RELEASE_INVALID: 'the repository\'s Release does not fit the request (another suite, a missing component or architecture, or malformed); check the suite and components in the recipe or apt sources',
   DEB_HASH_MISMATCH: 'a .deb does not match the SHA256 in the signed Packages index; if it is in the download cache, delete that cache entry (named in the message) and build again',
   RECIPE_INVALID: 'fix the recipe at the line and field named in the message; docs/recipe.md lists every field',
   RECIPE_NOT_FOUND: 'check the recipe path (and the path in `extends`, which is relative to the recipe that names it)',
