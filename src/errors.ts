@@ -68,7 +68,17 @@ export type ErrorCode =
   /** A build recipe (or a recipe it `extends`) does not exist or cannot be read. */
   | 'RECIPE_NOT_FOUND'
   /** Two things claim one path of an image tree in incompatible ways (a file where a directory is, a parent that is a file). */
-  | 'TREE_CONFLICT';
+  | 'TREE_CONFLICT'
+  /** A Depends/Pre-Depends/Provides field in a package index cannot be parsed. */
+  | 'RELATION_INVALID'
+  /** A dependency (or a requested package) that no candidate in the index satisfies. */
+  | 'RESOLVE_CONFLICT'
+  /** A requested package name is not in the index (not even as a virtual package). */
+  | 'RESOLVE_UNKNOWN_PACKAGE'
+  /** A lockfile is malformed or has a field of the wrong type. */
+  | 'LOCK_INVALID'
+  /** A locked package is no longer in the index, or its hash changed. */
+  | 'LOCK_STALE';
 
 export interface DistillErrorOptions {
   hint?: string;

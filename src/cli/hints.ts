@@ -49,6 +49,11 @@ const HINTS: Record<ErrorCode, string> = {
   RECIPE_NOT_FOUND: 'check the recipe path (and the path in `extends`, which is relative to the recipe that names it)',
   TREE_CONFLICT: 'two packages or recipe paths claim one path differently; leave one out with a `!name` exclusion or change the recipe path',
   DEB_INVALID: 'the .deb is damaged, truncated or not a Debian binary package; delete it from the download cache and fetch it again',
+  RELATION_INVALID: 'a package index has a malformed Depends/Provides field; check the repository, or exclude the package with `!name` in the recipe',
+  RESOLVE_CONFLICT: 'no available version satisfies the dependency shown; change the requested version, add the repository that has it (e.g. bookworm-security), or exclude it with `!name`',
+  RESOLVE_UNKNOWN_PACKAGE: 'check the package name (apt-cache search NAME) and that the recipe lists the repository and component that carry it',
+  LOCK_INVALID: 'the lockfile is damaged or hand-edited; regenerate it with `distill lock RECIPE`',
+  LOCK_STALE: 'the repository no longer has the locked package (or its hash changed); run `distill lock RECIPE` to refresh the lock',
 };
 
 export function hintFor(code: ErrorCode): string {
