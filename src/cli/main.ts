@@ -9,6 +9,12 @@ import { registerSbomCommand } from './sbom-command.js';
 import { registerScanCommand } from './scan-command.js';
 import { VERSION } from './version.js';
 
+// `distill … | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const program = new Command('distill')
   .description('Minimal container images from signed Debian packages, and answers for the CVEs that remain.')
   .version(VERSION, '-V, --version')
