@@ -1,0 +1,111 @@
+/** @module build/apt/fetch-deb — the content-addressed download cache and verified .deb downloads. */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DistillError } from '../../errors.js';
+import { fetchToFile, type HttpOptions } from './http.js';
+import type { IndexCache, PackageRecord } from './packages.js';
+import type { Repository } from './sources.js';
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** `<cacheDir>/sha256/<hex><suffix>`: one file per content hash. */
+export function cachePath(cacheDir: string, sha256: string, suffix = ''): string {
+  if (!HEX64.test(sha256)) throw new DistillError('USAGE', `"${sha256}" is not a SHA256 hex digest`);
+  return join(cacheDir, 'sha256', `${sha256}${suffix}`);
+}
+
+async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.byteLength;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+function tmpName(dir: string, sha256: string): string {
+  return join(dir, `.tmp-${sha256.slice(0, 16)}-${randomBytes(8).toString('hex')}`);
+}
+
+/** The Packages-index cache over the same content store (`<hex>.xz`), verified on every read. */
+export function indexCache(cacheDir: string): IndexCache {
+  return {
+    async get(sha256, size) {
+      let data: Buffer;
+      try {
+        data = await readFile(cachePath(cacheDir, sha256, '.xz'));
+      } catch {
+        return undefined;
+      }
+      // A damaged cache entry is just a miss here: the index is downloaded again and re-verified.
+      if (data.byteLength !== size || createHash('sha256').update(data).digest('hex') !== sha256) return undefined;
+      return data;
+    },
+    async put(sha256, data) {
+      const dir = join(cacheDir, 'sha256');
+      await mkdir(dir, { recursive: true });
+      const tmp = tmpName(dir, sha256);
+      await writeFile(tmp, data);
+      await rename(tmp, cachePath(cacheDir, sha256, '.xz'));
+    },
+  };
+}
+
+export interface FetchedDeb {
+  /** The verified file in the cache. */
+  path: string;
+  sha256: string;
+  size: number;
+  /** True when the cache already held it (and it re-verified). */
+  cached: boolean;
+  url: string;
+}
+
+/**
+ * Returns the record's .deb from the content-addressed cache, downloading it first when absent. A download lands in
+ * a temp file and is renamed into the cache only after its size and SHA256 match the Packages entry; a cached file
+ * is re-hashed on every use, so a tampered entry is DEB_HASH_MISMATCH (never silently replaced: it is evidence).
+ */
+export async function fetchDeb(record: PackageRecord, repo: Repository, cacheDir: string, options: HttpOptions = {}): Promise<FetchedDeb> {
+  const path = cachePath(cacheDir, record.sha256, '.deb');
+  const url = `${repo.uri}/${record.filename}`;
+  const existing = await stat(path).catch(() => undefined);
+  if (existing !== undefined) {
+    const actual = await hashFile(path);
+    if (actual.size !== record.size || actual.sha256 !== record.sha256) {
+      throw new DistillError('DEB_HASH_MISMATCH', `cached ${record.package}_${record.version}_${record.architecture}.deb (${path}) has SHA256 ${actual.sha256} and ${actual.size} bytes; the signed index says ${record.sha256} and ${record.size}`, {
+        subject: path,
+        hint: `the download cache entry was modified; delete ${path} and build again`,
+      });
+    }
+    return { path, sha256: record.sha256, size: record.size, cached: true, url };
+  }
+  const dir = join(cacheDir, 'sha256');
+  await mkdir(dir, { recursive: true });
+  const tmp = tmpName(dir, record.sha256);
+  try {
+    let got: { sha256: string; size: number };
+    try {
+      // One byte of headroom so a longer body shows up as a size mismatch rather than a bound error.
+      got = await fetchToFile(url, tmp, record.size + 1, options);
+    } catch (error) {
+      if (error instanceof DistillError && error.code === 'FILE_TOO_LARGE') {
+        throw new DistillError('DEB_HASH_MISMATCH', `${url} is larger than the ${record.size} bytes the signed index says`, { subject: url });
+      }
+      throw error;
+    }
+    if (got.size !== record.size || got.sha256 !== record.sha256) {
+      throw new DistillError('DEB_HASH_MISMATCH', `${url} has SHA256 ${got.sha256} and ${got.size} bytes; the signed index says ${record.sha256} and ${record.size}`, {
+        subject: url,
+        hint: 'the mirror serves a different file than its signed index lists; try again later or use another mirror',
+      });
+    }
+    await rename(tmp, path);
+    return { path, sha256: record.sha256, size: record.size, cached: false, url };
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
