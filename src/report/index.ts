@@ -2,7 +2,7 @@
 export {
   buildScanReport,
   compareFindings,
-  DEFAULT_MAX_DB_AGE_DAYS,
+  DEFAULT_MAX_AGE_DAYS,
   gateFailures,
   gatePasses,
   hasFix,

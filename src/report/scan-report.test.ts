@@ -88,12 +88,14 @@ describe('buildScanReport on real nginx findings', () => {
   });
 
   it('flags stale feeds by their own date', () => {
-    // KEV catalog released 2025-08-25 → 6 days old on 2025-09-01; the Debian data is 2 days old.
-    const kev = report.db.find((f) => f.feed === 'kev');
-    expect(kev).toMatchObject({ ageDays: 6, stale: true, records: 1404 });
+    // KEV catalog released 2025-08-25 → 6 days old on 2025-09-01 (limit 14: fresh); the Debian data is 2 days old (limit 7).
+    expect(report.db.find((f) => f.feed === 'kev')).toMatchObject({ ageDays: 6, stale: false, records: 1404 });
     expect(report.db.find((f) => f.feed === 'debian-tracker')).toMatchObject({ ageDays: 2, stale: false });
-    const lenient = buildScanReport(sbom, findings, { db, createdAt: FIXTURE_TIME, tool: TOOL, maxDbAgeDays: 7 });
-    expect(lenient.db.every((f) => !f.stale)).toBe(true);
+    const strict = buildScanReport(sbom, findings, { db, createdAt: FIXTURE_TIME, tool: TOOL, maxDbAgeDays: 5 });
+    expect(strict.db.find((f) => f.feed === 'kev')).toMatchObject({ ageDays: 6, stale: true });
+    const later = buildScanReport(sbom, findings, { db, createdAt: new Date('2025-09-08T00:00:00Z'), tool: TOOL });
+    expect(later.db.find((f) => f.feed === 'kev')?.stale).toBe(false);
+    expect(later.db.find((f) => f.feed === 'debian-tracker')?.stale).toBe(true);
     const broken = buildScanReport(sbom, [], { db: [{ ...(db[0] as FeedProvenance), recordDate: 'yesterday', fetchedAt: 'never' }], createdAt: FIXTURE_TIME, tool: TOOL });
     expect(broken.db[0]).toMatchObject({ ageDays: null, stale: true });
   });

@@ -1,5 +1,6 @@
 /** @module report/scan-report — the ScanReport document: findings after the report filters, suppressed ones, summary, DB provenance; and the --fail-on gate. */
 import type { Issue } from '../errors.js';
+import { feedAgeDays, maxAgeDaysFor } from '../vuln/feed-age.js';
 import type { Finding, MatchEvidence, Suppression } from '../match/finding.js';
 import type { LinuxRelease, PackageType, Sbom, SbomSubject } from '../sbom/package.js';
 import { SEVERITIES, severityRank, type Severity } from '../vuln/severity.js';
@@ -7,8 +8,8 @@ import type { AffectedRange, CvssScore, FeedProvenance, FixState } from '../vuln
 
 export const SCAN_REPORT_SCHEMA_VERSION = '1';
 
-/** Feed data older than this (by its own date, else its fetch date) is flagged stale. */
-export const DEFAULT_MAX_DB_AGE_DAYS = 5;
+/** Staleness limits per feed (shared with `distill db status`): see src/vuln/feed-age.ts. */
+export { DEFAULT_MAX_AGE_DAYS } from '../vuln/feed-age.js';
 
 /** One imported feed, with its age at report time. */
 export interface ReportFeed extends FeedProvenance {
@@ -76,7 +77,7 @@ export interface BuildScanReportOptions {
   onlyFixed?: boolean;
   /** `--ignore-unfixed`: drop findings in state not-fixed, wont-fix or deferred. */
   ignoreUnfixed?: boolean;
-  /** Stale-DB threshold in days (default DEFAULT_MAX_DB_AGE_DAYS). */
+  /** One stale-DB threshold in days for every feed (default: the per-feed DEFAULT_MAX_AGE_DAYS). */
   maxDbAgeDays?: number;
 }
 
@@ -105,12 +106,10 @@ export function hasFix(finding: Finding): boolean {
   return finding.fixState === 'fixed' || finding.fixedVersions.length > 0;
 }
 
-const DAY_MS = 86_400_000;
-
-function feedAge(feed: FeedProvenance, now: Date, maxDays: number): ReportFeed {
-  const date = Date.parse(feed.recordDate ?? feed.fetchedAt);
-  const ageDays = Number.isNaN(date) ? null : Math.max(0, Math.floor((now.getTime() - date) / DAY_MS));
-  return { ...normalizeFeed(feed), ageDays, stale: ageDays === null || ageDays > maxDays };
+function feedAge(feed: FeedProvenance, now: Date, limits: number | undefined): ReportFeed {
+  const age = feedAgeDays(feed, now);
+  const ageDays = age === undefined ? null : Math.max(0, Math.floor(age));
+  return { ...normalizeFeed(feed), ageDays, stale: ageDays === null || ageDays > maxAgeDaysFor(feed.feed, limits) };
 }
 
 /**
@@ -146,7 +145,7 @@ export function buildScanReport(sbom: Sbom, findings: readonly Finding[], option
   for (const type of [...new Set(sbom.packages.map((p) => p.type))].sort(cmp)) byType[type] = 0;
   for (const pkg of sbom.packages) byType[pkg.type] = (byType[pkg.type] ?? 0) + 1;
 
-  const maxDays = options.maxDbAgeDays ?? DEFAULT_MAX_DB_AGE_DAYS;
+  const maxDays = options.maxDbAgeDays;
   const db = [...options.db]
     .sort((a, b) => cmp(a.feed, b.feed) || cmp(a.origin, b.origin) || cmp(a.digest, b.digest))
     .map((feed) => feedAge(feed, options.createdAt, maxDays));

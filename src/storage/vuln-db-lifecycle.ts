@@ -1,4 +1,5 @@
 /** @module storage/vuln-db-lifecycle — atomic update/import of the vulnerability DB (temp copy, verify, rename), its lock, and its status. */
+import { feedAgeDays, maxAgeDaysFor } from '../vuln/feed-age.js';
 import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, constants as fsConstants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -195,15 +196,7 @@ export async function replaceVulnDb(target: string, build: (writer: VulnDbWriter
   }
 }
 
-/** Staleness limits in days, from the data's own date (else the fetch date). Daily-changing sources get short limits. */
-export const DEFAULT_MAX_AGE_DAYS: Readonly<Record<FeedName, number>> = {
-  'debian-tracker': 7,
-  osv: 7,
-  'alpine-secdb': 7,
-  nvd: 7,
-  epss: 3, // a new model run every day
-  kev: 14, // CISA adds entries a few times a week
-};
+export { DEFAULT_MAX_AGE_DAYS } from '../vuln/feed-age.js';
 
 export const ALL_FEEDS: readonly FeedName[] = ['debian-tracker', 'osv', 'alpine-secdb', 'nvd', 'epss', 'kev'];
 
@@ -225,17 +218,14 @@ export interface VulnDbStatus {
   stale: boolean;
 }
 
-const DAY_MS = 86_400_000;
-
 /** What `distill db status` shows. Throws DB_NOT_FOUND (with the update/import hint), DB_CORRUPT, DB_SCHEMA_*. */
 export function vulnDbStatus(path: string, now: Date, maxAgeDays: Partial<Record<FeedName, number>> = {}): VulnDbStatus {
   const store = openVulnDb(path, { readonly: true });
   try {
     const feeds = store.feeds().map((p): FeedStatus => {
-      const since = Date.parse(p.recordDate ?? p.fetchedAt);
-      const ref = Number.isNaN(since) ? Date.parse(p.fetchedAt) : since;
-      const ageDays = Number.isNaN(ref) ? Number.POSITIVE_INFINITY : Math.round(((now.getTime() - ref) / DAY_MS) * 10) / 10;
-      const limit = maxAgeDays[p.feed] ?? DEFAULT_MAX_AGE_DAYS[p.feed];
+      const age = feedAgeDays(p, now);
+      const ageDays = age === undefined ? Number.POSITIVE_INFINITY : Math.round(age * 10) / 10;
+      const limit = maxAgeDaysFor(p.feed, maxAgeDays);
       return { ...p, ageDays, maxAgeDays: limit, stale: ageDays > limit };
     });
     return {

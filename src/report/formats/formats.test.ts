@@ -69,7 +69,8 @@ describe('determinism', () => {
 
 describe('table', () => {
   it('groups by package with a header per package, rows per vulnerability, KEV/EPSS notes', () => {
-    const text = encodeScanReport(report, 'table');
+    // A 5-day limit for every feed makes the 6-day-old KEV data stale (its own default limit is 14 days).
+    const text = encodeScanReport(buildScanReport(sbom, findings, { db, createdAt: FIXTURE_TIME, tool: TOOL, maxDbAgeDays: 5 }), 'table');
     const lines = text.split('\n');
     expect(lines[0]).toBe(`${sbom.subject.reference}  Debian GNU/Linux 12 (bookworm)  linux/amd64  ${sbom.subject.digest?.slice(0, 19)}`);
     expect(lines[1]).toBe('DB: debian-tracker 2025-08-30 (2d), kev 2025-08-25 (6d)');
