@@ -14,3 +14,16 @@ stock="${DISTILL_STOCK_IMAGE_TOOL:-../shared/tools/stock-image}"
 node dist/cli/main.js sbom docker-archive:.cache/demo/stock-nginx.tar
 node dist/cli/main.js sbom docker-archive:.cache/demo/stock-nginx.tar --format cyclonedx-json --output .cache/demo/stock-nginx.cdx.json
 echo "CycloneDX SBOM written to .cache/demo/stock-nginx.cdx.json" >&2
+
+# Vulnerabilities: the real feeds bundled in ../shared/data (CISA KEV, PyPA) plus a Debian tracker-format feed
+# derived from real changelog.Debian.gz facts (the tracker itself is not reachable from these machines).
+feeds=.cache/demo/feeds
+if [ ! -d "$feeds" ]; then
+  mkdir -p "$feeds.tmp"
+  cp ../shared/data/cisa-kev/known_exploited_vulnerabilities.json "$feeds.tmp/"
+  tar xzf ../shared/data/pypa-advisory-database/pypa-advisory-database-vulns.tar.gz -C "$feeds.tmp"
+  node --import tsx bench/changelog-tracker.ts "$feeds.tmp/debian-changelog-tracker.json" >/dev/null
+  mv "$feeds.tmp" "$feeds"
+fi
+node dist/cli/main.js db import "$feeds" --db .cache/demo/vuln.db -q
+node dist/cli/main.js scan docker-archive:.cache/demo/stock-nginx.tar --db .cache/demo/vuln.db
