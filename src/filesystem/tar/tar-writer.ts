@@ -275,8 +275,10 @@ export function prepareTarEntries(entries: Iterable<TarWriteEntry>, options: Tar
       }
     }
   }
-  const sorted = [...byPath.values()].sort((a, b) => comparePaths(a.path, b.path));
-  return sorted.map(({ path, entry, linkTarget }) => {
+  // Keys encoded once: UTF-16 string order differs from UTF-8 byte order for astral characters.
+  const keyed = [...byPath.values()].map((item) => ({ item, key: Buffer.from(item.path, 'utf8') }));
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  return keyed.map(({ item: { path, entry, linkTarget } }) => {
     const out: TarWriteEntry = { path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid };
     if (entry.mtime !== undefined) out.mtime = entry.mtime;
     if (entry.type === 'file') out.content = entry.content!;
