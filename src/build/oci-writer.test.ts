@@ -76,7 +76,7 @@ describe('OCI writer', async () => {
   const dockerTar = join(work, 'docker.tar');
   const ociTar = join(work, 'oci.tar');
   await writeOciLayout(single, amd64, { tag: 'latest' });
-  await writeOciLayout(multi, index, { tag: '1.0' });
+  await writeOciLayout(multi, index, { tag: '1.0', platformTags: true });
   await writeDockerArchive(dockerTar, amd64, { repoTags: ['distill/app'] });
   await writeOciArchive(ociTar, index, { tag: '1.0' });
 
@@ -102,12 +102,19 @@ describe('OCI writer', async () => {
 
   it('oci-image-tool validates the single and multi-platform layouts', () => {
     expect(sh('oci-image-tool validate --type image --ref name=latest "$1" 2>&1', single)).toMatch(/validation succeeded/i);
-    expect(sh('oci-image-tool validate --type image --ref name=1.0 --ref platform.os=linux "$1" 2>&1', multi)).toMatch(/validation succeeded/i);
+    // oci-image-tool (1.0.0-rc) does not descend into a nested index: the per-platform names are what it checks fully.
+    expect(sh('oci-image-tool validate --type image "$1" 2>&1', multi)).toMatch(/verify all refs[\s\S]*validation succeeded/i);
+    expect(sh('oci-image-tool validate --type image --ref name=1.0-amd64 "$1" 2>&1', multi)).toMatch(/validation succeeded/i);
     const bad = join(work, 'bad');
     sh('cp -r "$1" "$2"', single, bad);
     const blob = join(bad, 'blobs', 'sha256', amd64.layers[1]!.digest.slice(7));
     writeFileSync(blob, Buffer.concat([readFileSync(blob), Buffer.from('x')]));
     expect(() => sh('oci-image-tool validate --type image --ref name=latest "$1" 2>&1', bad)).toThrow();
+    // A damaged arm64-only blob fails the all-refs check of the multi-platform layout.
+    const badMulti = join(work, 'bad-multi');
+    sh('cp -r "$1" "$2"', multi, badMulti);
+    writeFileSync(join(badMulti, 'blobs', 'sha256', arm64.layers[1]!.digest.slice(7)), Buffer.from('garbage'));
+    expect(() => sh('oci-image-tool validate --type image "$1" 2>&1', badMulti)).toThrow();
   });
 
   it('skopeo inspects the layout (both platforms), the OCI archive and the docker archive', () => {
@@ -146,6 +153,10 @@ describe('OCI writer', async () => {
     for (const layer of manifest[0]!.Layers) sh('tar --numeric-owner -xpf "$1" -C "$2"', join(layers, layer), flat);
     const fromUmoci = treeListing(join(bundle, 'rootfs'));
     expect(fromUmoci).toBe(treeListing(flat));
+    // The multi-platform layout, through the per-platform name umoci can follow.
+    const multiBundle = join(work, 'bundle-multi');
+    sh('umoci unpack --image "$1":1.0-amd64 "$2" >/dev/null 2>&1', multi, multiBundle);
+    expect(treeListing(join(multiBundle, 'rootfs'))).toBe(fromUmoci);
     expect(fromUmoci).toContain('tmp d 1777 0 0');
     expect(fromUmoci).toContain('var/lib/app/state f 600 65532 65532 1');
     expect(fromUmoci).toContain('etc/os-release l 777 0 0');
@@ -199,7 +210,7 @@ describe('OCI writer', async () => {
     expect(again.digest).toBe(index.digest);
     const other = mkdtempSync(join(tmpdir(), 'oci-writer-again-'));
     try {
-      await writeOciLayout(join(other, 'multi'), again, { tag: '1.0' });
+      await writeOciLayout(join(other, 'multi'), again, { tag: '1.0', platformTags: true });
       await writeOciArchive(join(other, 'oci.tar'), again, { tag: '1.0' });
       await writeDockerArchive(join(other, 'docker.tar'), again64, { repoTags: ['distill/app'] });
       expect(treeListing(join(other, 'multi'))).toBe(treeListing(multi));

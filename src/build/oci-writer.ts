@@ -197,10 +197,28 @@ function blobsOf(output: BuiltOutput): Map<string, Buffer> {
   return blobs;
 }
 
-/** The layout's top-level index.json: one entry (the manifest, or the multi-platform index) named `tag`. */
-export function layoutIndexJson(output: BuiltOutput, tag: string): Buffer {
-  const descriptor = { ...output.descriptor, annotations: { [REF_NAME]: tag } };
-  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [descriptor] }));
+export interface LayoutOptions {
+  /** The ref name (`org.opencontainers.image.ref.name`) of the output in index.json. */
+  tag: string;
+  /**
+   * For a multi-platform output, also name each platform's manifest `<tag>-<arch>[-<variant>]` in index.json.
+   * Tools that cannot follow a nested index (umoci 0.4) can then open one platform by name. Default false.
+   */
+  platformTags?: boolean;
+}
+
+/** The per-platform ref name {@link LayoutOptions.platformTags} adds: `1.0-arm64-v8`. */
+export function platformTag(tag: string, platform: Platform): string {
+  return [tag, platform.architecture, ...(platform.variant ? [platform.variant] : [])].join('-');
+}
+
+/** The layout's top-level index.json: the manifest, or the multi-platform index, named `tag` (plus platform names). */
+export function layoutIndexJson(output: BuiltOutput, options: LayoutOptions): Buffer {
+  const manifests: Descriptor[] = [{ ...output.descriptor, annotations: { [REF_NAME]: options.tag } }];
+  if (output.kind === 'index' && options.platformTags === true) {
+    for (const image of output.images) manifests.push({ ...image.descriptor, annotations: { [REF_NAME]: platformTag(options.tag, image.platform) } });
+  }
+  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests }));
 }
 
 const OCI_LAYOUT = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
@@ -254,12 +272,12 @@ async function atomically(target: string, kind: 'file' | 'layout', write: (tmp: 
 }
 
 /** Writes an OCI image layout directory (oci-layout, index.json naming `tag`, blobs/sha256/…). */
-export async function writeOciLayout(dir: string, output: BuiltOutput, options: { tag: string }): Promise<WriteResult> {
+export async function writeOciLayout(dir: string, output: BuiltOutput, options: LayoutOptions): Promise<WriteResult> {
   await atomically(dir, 'layout', async (tmp) => {
     await mkdir(join(tmp, 'blobs', 'sha256'), { recursive: true });
     for (const [digest, data] of blobsOf(output)) await writeFile(join(tmp, 'blobs', 'sha256', hexOf(digest)), data);
     await writeFile(join(tmp, 'oci-layout'), OCI_LAYOUT);
-    await writeFile(join(tmp, 'index.json'), layoutIndexJson(output, options.tag));
+    await writeFile(join(tmp, 'index.json'), layoutIndexJson(output, options));
   });
   return { path: dir, digest: output.descriptor.digest, manifestDigests: imagesOf(output).map((i) => i.manifestDigest) };
 }
@@ -284,11 +302,11 @@ function dirEntry(path: string, mtime: number): TarWriteEntry {
 }
 
 /** Writes an OCI archive: the layout as a deterministic tar (the image's `created` as every mtime). */
-export async function writeOciArchive(file: string, output: BuiltOutput, options: { tag: string }): Promise<WriteResult> {
+export async function writeOciArchive(file: string, output: BuiltOutput, options: LayoutOptions): Promise<WriteResult> {
   const mtime = archiveEpoch(output);
   const entries: TarWriteEntry[] = [dirEntry('blobs', mtime), dirEntry('blobs/sha256', mtime)];
   for (const [digest, data] of blobsOf(output)) entries.push(fileEntry(`blobs/sha256/${hexOf(digest)}`, data, mtime));
-  entries.push(fileEntry('oci-layout', OCI_LAYOUT, mtime), fileEntry('index.json', layoutIndexJson(output, options.tag), mtime));
+  entries.push(fileEntry('oci-layout', OCI_LAYOUT, mtime), fileEntry('index.json', layoutIndexJson(output, options), mtime));
   await writeTarFile(file, entries, mtime);
   return { path: file, digest: output.descriptor.digest, manifestDigests: imagesOf(output).map((i) => i.manifestDigest) };
 }
