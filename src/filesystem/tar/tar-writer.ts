@@ -92,7 +92,8 @@ function splitUstarName(name: string): { prefix: string; name: string } | undefi
   return undefined;
 }
 
-interface HeaderFields {
+/** The ustar fields of one entry, before pax promotion. */
+export interface HeaderFields {
   name: string;
   typeflag: string;
   mode: number;
