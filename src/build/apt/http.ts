@@ -123,21 +123,34 @@ export async function fetchToFile(url: string, path: string, maxBytes: number, o
     const hash = createHash('sha256');
     let size = 0;
     const out = createWriteStream(path);
+    let writeError: Error | undefined;
     const done = new Promise<void>((resolve, reject) => {
       out.once('finish', resolve);
-      out.once('error', reject);
+      out.once('error', (error) => {
+        writeError = error;
+        reject(error);
+      });
     });
+    // Observed below (await done); this keeps an early write error from being reported as unhandled meanwhile.
+    done.catch(() => {});
     try {
       if (response.body !== null) {
         for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
           size += chunk.byteLength;
           if (size > maxBytes) throw tooLarge(url, maxBytes);
           hash.update(chunk);
-          if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve));
+          if (!out.write(chunk)) await Promise.race([new Promise<void>((resolve) => out.once('drain', resolve)), done]);
         }
       }
-    } catch (error) {
-      out.destroy();
+    } catch (caught) {
+      // A failed write (disk full) is an IO error, not a retryable download failure.
+      const error = writeError === undefined ? caught : new DistillError('IO', `cannot write ${path}: ${writeError.message}`, { subject: path, cause: writeError });
+      // Wait for the close: the stream opens its file asynchronously, and a caller removing the temp file
+      // before that open would leave a fresh empty file behind.
+      await new Promise<void>((resolve) => {
+        out.once('close', resolve);
+        out.destroy();
+      });
       throw error;
     }
     out.end();

@@ -12,12 +12,14 @@ describe('parsePackages on the real bookworm amd64 index', () => {
   it('parses all 63,440 records fast, matching grep-dctrl-free counts and fields', async () => {
     const text = await xz.decompress(readFileSync(join(dataDir, 'bookworm_main_Packages.xz')));
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const { records, issues } = parsePackages(text);
-    const ms = performance.now() - t0;
-    console.log(`parsePackages: ${records.length} records in ${ms.toFixed(0)} ms`);
+    const cpu = process.cpuUsage(c0);
+    const ms = (cpu.user + cpu.system) / 1000;
+    console.log(`parsePackages: ${records.length} records in ${(performance.now() - t0).toFixed(0)} ms wall, ${ms.toFixed(0)} ms CPU`);
     expect(records.length).toBe(63440);
     expect(issues).toEqual([]);
-    // ~1.2 s standalone; the bound leaves room for a loaded CI machine running tests in parallel.
+    // CPU time, not wall time: ~1.1-1.4 s here, and wall time on a shared 2-core machine says more about the load.
     expect(ms).toBeLessThan(3000);
     // Oracle: the number of "Package:" lines, and the raw paragraph of libc6 as xzgrep-free awk prints it.
     const count = Number(execFileSync('sh', ['-c', `xz -dc '${join(dataDir, 'bookworm_main_Packages.xz')}' | grep -c '^Package: '`], { encoding: 'utf8' }).trim());

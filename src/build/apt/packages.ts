@@ -124,7 +124,8 @@ export function parsePackages(input: Buffer | string, subject = 'Packages'): Par
   };
   // One pass over the lines. Only the fields a record needs are stored; every other line (descriptions are most
   // of the bytes) is skipped without copying, and the paragraph's raw text is one slice of the input.
-  let fields = new Map<string, string>();
+  // One map reused for every paragraph: toRecord copies what it needs out of it.
+  const fields = new Map<string, string>();
   let current: string | undefined;
   let paraStart = -1;
   let paraEnd = -1;
@@ -132,10 +133,10 @@ export function parsePackages(input: Buffer | string, subject = 'Packages'): Par
   let lineNo = 0;
   const finish = (): void => {
     if (paraStart >= 0 && fields.size > 0) {
-      const record = toRecord(fields, text.slice(paraStart, paraEnd), (m) => note(`line ${paraLine}: ${m}`));
+      const record = toRecord(fields, text.slice(paraStart, paraEnd), paraLine, note);
       if (record !== undefined) records.push(record);
     } else if (paraStart >= 0) note(`line ${paraLine}: paragraph without fields; skipped`);
-    fields = new Map();
+    fields.clear();
     current = undefined;
     paraStart = -1;
   };
@@ -149,7 +150,15 @@ export function parsePackages(input: Buffer | string, subject = 'Packages'): Par
     if (next === pos) {
       finish();
     } else if (c === 0x20 || c === 0x09) {
-      // Continuation (or a whitespace-only separator line, which dpkg also accepts).
+      // Continuation (or a whitespace-only separator line, which dpkg also accepts). Continuations of fields
+      // not kept (descriptions) are skipped without copying unless they might be blank.
+      const c2 = text.charCodeAt(pos + 1);
+      if (current === undefined && next > pos + 1 && c2 !== 0x20 && c2 !== 0x09) {
+        if (paraStart >= 0) paraEnd = next;
+        else note(`line ${lineNo}: continuation line outside a paragraph`);
+        pos = next + 1;
+        continue;
+      }
       const body = text.slice(pos + 1, next);
       if (body.trim() === '') finish();
       else if (current !== undefined) {
@@ -170,7 +179,8 @@ export function parsePackages(input: Buffer | string, subject = 'Packages'): Par
         note(`line ${lineNo}: expected "Field: value"`);
         current = undefined;
       } else {
-        const name = text.slice(pos, colon).toLowerCase();
+        const rawName = text.slice(pos, colon);
+        const name = KEPT_CANONICAL.get(rawName) ?? rawName.toLowerCase();
         if (KEPT.has(name)) {
           if (fields.has(name)) {
             note(`line ${lineNo}: duplicate field "${name}"; the first is kept`);
@@ -188,9 +198,13 @@ export function parsePackages(input: Buffer | string, subject = 'Packages'): Par
   return { records, issues };
 }
 
+const KEPT_NAMES = ['Package', 'Version', 'Architecture', 'Source', 'Depends', 'Pre-Depends', 'Recommends', 'Conflicts', 'Breaks', 'Provides', 'Multi-Arch', 'Essential', 'Priority', 'Section', 'Filename', 'Size', 'SHA256', 'Installed-Size'];
+/** The spelling Debian's indices use, to skip lower-casing on the common path. */
+const KEPT_CANONICAL = new Map(KEPT_NAMES.map((n) => [n, n.toLowerCase()]));
 const KEPT = new Set(['package', 'version', 'architecture', 'source', 'depends', 'pre-depends', 'recommends', 'conflicts', 'breaks', 'provides', 'multi-arch', 'essential', 'priority', 'section', 'filename', 'size', 'sha256', 'installed-size']);
 
-function toRecord(f: Map<string, string>, raw: string, note: (message: string) => void): PackageRecord | undefined {
+function toRecord(f: Map<string, string>, raw: string, line: number, noteAt: (message: string) => void): PackageRecord | undefined {
+  const note = (m: string): void => noteAt(`line ${line}: ${m}`);
   const pkg = f.get('package');
   const version = f.get('version');
   const architecture = f.get('architecture');
@@ -214,18 +228,18 @@ function toRecord(f: Map<string, string>, raw: string, note: (message: string) =
     note(`${pkg} ${version}: Filename "${filename}" escapes the repository; skipped`);
     return undefined;
   }
-  const bad = (name: string) => (entry: string): void => note(`${pkg} ${version}: malformed ${name} entry "${entry.slice(0, 80)}" ignored`);
+  const bad = (entry: string): void => note(`${pkg} ${version}: malformed relation "${entry.slice(0, 80)}" ignored`);
   const multiArch = f.get('multi-arch')?.trim().toLowerCase() ?? 'no';
   const record: PackageRecord = {
     package: pkg,
     version,
     architecture,
-    depends: parseRelations(f.get('depends'), bad('Depends')),
-    preDepends: parseRelations(f.get('pre-depends'), bad('Pre-Depends')),
-    recommends: parseRelations(f.get('recommends'), bad('Recommends')),
-    conflicts: parseRelations(f.get('conflicts'), bad('Conflicts')).flat(),
-    breaks: parseRelations(f.get('breaks'), bad('Breaks')).flat(),
-    provides: parseProvides(f.get('provides'), bad('Provides')),
+    depends: parseRelations(f.get('depends'), bad),
+    preDepends: parseRelations(f.get('pre-depends'), bad),
+    recommends: parseRelations(f.get('recommends'), bad),
+    conflicts: parseRelations(f.get('conflicts'), bad).flat(),
+    breaks: parseRelations(f.get('breaks'), bad).flat(),
+    provides: parseProvides(f.get('provides'), bad),
     multiArch: MULTI_ARCH.has(multiArch) ? (multiArch as PackageRecord['multiArch']) : 'no',
     essential: f.get('essential')?.trim().toLowerCase() === 'yes',
     filename,

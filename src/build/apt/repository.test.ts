@@ -172,7 +172,7 @@ describe('local signed repository over HTTP', () => {
     try {
       const err = await fetchDeb(probe.record, probe.repository, cacheDir, { retryDelayMs: 5 }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'DEB_HASH_MISMATCH' });
-      expect(readdirSync(join(cacheDir, 'sha256')).filter((f) => f.endsWith('.deb') || f.startsWith('.tmp-'))).toEqual([]);
+      expect(readdirSync(join(cacheDir, 'sha256')).filter((f) => f.endsWith('.deb') || f.startsWith('.tmp-')), String(err)).toEqual([]);
       // A longer body is a mismatch too, not a silent truncation.
       overrides.set(`/${probe.record.filename}`, Buffer.concat([readFileSync(join(repo.root, probe.record.filename)), Buffer.from('x')]));
       await expect(fetchDeb(probe.record, probe.repository, cacheDir, { retryDelayMs: 5 })).rejects.toMatchObject({ code: 'DEB_HASH_MISMATCH' });
@@ -188,7 +188,7 @@ describe('local signed repository over HTTP', () => {
     const tz = index.get('tzdata')!;
     const got = await fetchDeb(tz.record, tz.repository, cacheDir);
     const bytes = readFileSync(got.path);
-    bytes[bytes.length - 10] ^= 1;
+    bytes[bytes.length - 10] = (bytes[bytes.length - 10] ?? 0) ^ 1;
     writeFileSync(got.path, bytes);
     const err = await fetchDeb(tz.record, tz.repository, cacheDir).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'DEB_HASH_MISMATCH', subject: got.path });
