@@ -180,7 +180,7 @@ export function applyMirror(repos: readonly Repository[], mirror: MirrorSetting)
 export interface ResolveSourcesInput {
   /** Repositories written in the recipe: when non-empty they are used as they are. */
   recipe?: readonly Repository[];
-  /** The environment object (the CLI passes process.env); only DISTILL_DEBIAN_MIRROR is read. */
+  /** The environment object (the CLI passes its own environment); only DISTILL_DEBIAN_MIRROR is read. */
   env?: Readonly<Record<string, string | undefined>>;
   /** The host's apt sources files, already read by the caller. */
   host?: readonly SourcesText[];
