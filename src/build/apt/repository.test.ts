@@ -220,6 +220,32 @@ describe('local signed repository over HTTP', () => {
     rmSync(cacheDir, { recursive: true, force: true });
   });
 
+  it('hostile sizes: an oversized InRelease is refused unread; a longer Packages.xz is a hash mismatch', async () => {
+    overrides.set('/dists/stable/InRelease', Buffer.alloc(17 * 1024 * 1024, 0x41));
+    try {
+      await expect(openRepositories([suite('stable')], opts(freshCache()))).rejects.toMatchObject({ code: 'FILE_TOO_LARGE' });
+    } finally {
+      overrides.delete('/dists/stable/InRelease');
+    }
+    const plain = readFileSync(join(repo.root, 'dists/updates/main/binary-amd64/Packages.xz'));
+    overrides.set('/dists/updates/main/binary-amd64/Packages.xz', Buffer.concat([plain, Buffer.alloc(4096)]));
+    try {
+      await expect(openRepositories([suite('updates')], opts(freshCache()))).rejects.toMatchObject({ code: 'RELEASE_HASH_MISMATCH' });
+    } finally {
+      overrides.delete('/dists/updates/main/binary-amd64/Packages.xz');
+    }
+  });
+
+  it('a file: repository URI reads the same tree without HTTP', async () => {
+    const cacheDir = freshCache();
+    const fileRepo: Repository = { uri: `file://${repo.root}`, suite: 'stable', components: ['main'] };
+    const index = await openRepositories([fileRepo], opts(cacheDir));
+    const netbase = index.get('netbase')!;
+    const got = await fetchDeb(netbase.record, netbase.repository, cacheDir);
+    expect(readFileSync(got.path).equals(readFileSync(join(repo.root, netbase.record.filename)))).toBe(true);
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
   it('an injected fetchImpl is used for every request', async () => {
     const seen: string[] = [];
     const fetchImpl = (url: string, init?: RequestInit): Promise<Response> => {
