@@ -299,7 +299,7 @@ export function suggest(index: PackageIndex, name: string): string[] {
   return [...new Set(scored.map((s) => s.n))].slice(0, 5);
 }
 
-/** Edit distance with adjacent transpositions (optimal string alignment), or `limit + 1` once it must exceed `limit`. */
+/** Edit distance with adjacent transpositions (optimal string alignment), or a value above `limit` (often `limit + 1`, computed no further) once it must exceed it. */
 export function boundedLevenshtein(a: string, b: string, limit: number): number {
   if (a === b) return 0;
   let before = new Array<number>(b.length + 1).fill(0);

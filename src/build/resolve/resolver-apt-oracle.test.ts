@@ -1,4 +1,4 @@
-/** @module build/resolve/resolver.oracle.test — closures over the real bookworm indices against apt-get -s on the same files. */
+/** @module build/resolve/resolver-apt-oracle.test — closures over the real bookworm indices against apt-get -s on the same files. */
 import { describe, expect, it } from 'vitest';
 import { aptClosure, bookwormPackages } from '../../../test/fixtures/resolve/bookworm-index.js';
 import { hasCommand } from '../../../test/helpers/oracles.js';
