@@ -73,7 +73,7 @@ describe('architecture', () => {
   it('names files in kebab-case and opens each with a one-line module comment', () => {
     for (const file of files) {
       const name = relative(src, file);
-      expect(name, name).toMatch(/^[a-z0-9/-]+(\.test)?\.ts$/);
+      expect(name, name).toMatch(/^[a-z0-9/-]+((\.[a-z]+)?\.test)?\.ts$/);
       const lines = readFileSync(file, 'utf8').split('\n').filter((line) => !line.startsWith('#!'));
       if (!file.endsWith('.test.ts')) expect(lines[0], name).toMatch(/^\/\*\* @module \S+ — .+\*\/$/);
     }
