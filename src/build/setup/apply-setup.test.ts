@@ -131,6 +131,8 @@ describe('applySetup on real packages', () => {
     expect(tree.get('/var/log/nginx')).toMatchObject({ type: 'dir', uid: 65532, gid: 65532 });
     expect(tree.get('/etc/nginx/sites-enabled/default')).toMatchObject({ type: 'symlink', target: '/etc/nginx/sites-available/default' });
     expect(tree.lookup('/etc/nginx/sites-enabled/default')?.node.type).toBe('file');
+    expect(text('/var/www/html/index.nginx-debian.html')).toBe(text('/usr/share/nginx/html/index.html'));
+    expect(text('/var/www/html/index.nginx-debian.html')).toContain('Welcome to nginx!');
     expect(tree.get('/usr/bin/awk')).toMatchObject({ type: 'symlink', target: '/etc/alternatives/awk' });
     expect(tree.lookup('/usr/bin/awk')?.path).toBe('/usr/bin/mawk');
     expect(report.alternatives).toEqual({ awk: '/usr/bin/mawk' });

@@ -56,7 +56,7 @@ const MAX_CONTROL_BYTES = 1024 * 1024;
 
 /**
  * Applies, in order: merged-/usr links; the effects table for every installed package (accounts, directories,
- * alternatives, symlinks, files); the recipe's `paths`; `/etc/passwd`, `/etc/group`, `/etc/nsswitch.conf`,
+ * alternatives, symlinks, files, copies); the recipe's `paths`; `/etc/passwd`, `/etc/group`, `/etc/nsswitch.conf`,
  * `/etc/os-release`; `/tmp` (1777), home directories; the CA bundle; `/var/lib/dpkg/status.d/<package>` and
  * `<package>.md5sums`. Nothing is executed. Throws RECIPE_INVALID for a recipe owner that names no account, and
  * TREE_CONFLICT when a recipe path collides with a directory.
@@ -128,6 +128,11 @@ export function applySetup(tree: ImageTree, options: SetupOptions): SetupReport 
     for (const file of effects?.files ?? []) {
       if (tree.get(file.path) !== undefined && file.replace !== true) continue;
       tree.addFile(file.path, file.content, { mode: file.mode, mtime, origin: `setup:${name}` });
+    }
+    for (const copy of effects?.copies ?? []) {
+      const source = tree.lookup(copy.from);
+      if (source?.node.type !== 'file' || tree.get(copy.path) !== undefined) continue;
+      tree.addFile(copy.path, source.node.content ?? Buffer.alloc(0), { mode: copy.mode, mtime, origin: `setup:${name}` });
     }
   }
 

@@ -51,6 +51,13 @@ export interface EffectFile {
   replace?: boolean;
 }
 
+/** A file the postinst copies from one the package ships (`cp SRC DEST` when DEST is absent). */
+export interface EffectCopy {
+  path: string;
+  from: string;
+  mode: number;
+}
+
 export interface PackageEffects {
   /** What the maintainer script does, in one line, for `--explain` and docs. */
   why: string;
@@ -60,6 +67,7 @@ export interface PackageEffects {
   alternatives?: EffectAlternative[];
   symlinks?: EffectSymlink[];
   files?: EffectFile[];
+  copies?: EffectCopy[];
 }
 
 /**
@@ -68,7 +76,7 @@ export interface PackageEffects {
  */
 export const PACKAGE_EFFECTS: Readonly<Record<string, PackageEffects>> = {
   'nginx-common': {
-    why: 'postinst enables the default site and creates the log directory; nginx runs as www-data (base-passwd 33:33)',
+    why: 'postinst enables the default site, copies the default page and creates the log directory; nginx runs as www-data (base-passwd 33:33)',
     groups: [{ name: 'www-data', gid: 33 }],
     users: [{ name: 'www-data', uid: 33, gid: 33, home: '/var/www', shell: '/usr/sbin/nologin', gecos: 'www-data' }],
     // A non-root nginx must write its temp dirs, logs and pid file: those belong to the run-as user.
@@ -80,6 +88,7 @@ export const PACKAGE_EFFECTS: Readonly<Record<string, PackageEffects>> = {
       { path: '/etc/nginx/sites-enabled', mode: 0o755, owner: 'root' },
     ],
     symlinks: [{ path: '/etc/nginx/sites-enabled/default', target: '/etc/nginx/sites-available/default' }],
+    copies: [{ path: '/var/www/html/index.nginx-debian.html', from: '/usr/share/nginx/html/index.html', mode: 0o644 }],
   },
   'ca-certificates': {
     why: 'postinst writes /etc/ca-certificates.conf and runs update-ca-certificates (the bundle is built by setup); OpenSSL\'s default paths are linked to it',
