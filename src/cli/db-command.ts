@@ -66,7 +66,7 @@ export function registerDbCommand(program: Command): void {
     .option('--db <path>', 'database file (default: $DISTILL_DB, else $XDG_CACHE_HOME/distill/vuln.db)')
     .option('--feeds <list>', `feeds to fetch, comma-separated (default: all: ${FEEDS.join(',')})`, list)
     .option('--ecosystems <list>', `OSV ecosystems (default: ${OSV_ECOSYSTEMS.join(',')})`, list)
-    .option('--keep-downloads <dir>', 'download into this directory and keep the files (for `db import` elsewhere)')
+    .option('--keep-downloads <dir>', 'download into this directory and keep the files (for `db import` elsewhere); an interrupted update resumes the partial downloads found there')
     .addOption(new Option('--format <format>', 'result format').choices(['table', 'json']).default('table'))
     .option('-q, --quiet', 'no progress output')
     .addHelpText(

@@ -83,6 +83,58 @@ describe('download', () => {
     expect(noParts(dir)).toBe(true);
   });
 
+  it('resumes an interrupted download with a Range request (If-Range on the ETag), within a run and across runs', async () => {
+    const big = Buffer.concat(Array.from({ length: 40 }, () => body));
+    const ranges: (string | undefined)[] = [];
+    let cutNext = true;
+    routes.set('/resume', (req, res) => {
+      ranges.push(req.headers.range);
+      const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      if (match !== null && req.headers['if-range'] === '"r1"') {
+        const start = Number(match[1]);
+        res.writeHead(206, { 'content-length': big.length - start, 'content-range': `bytes ${start}-${big.length - 1}/${big.length}`, etag: '"r1"' }).end(big.subarray(start));
+        return;
+      }
+      res.writeHead(200, { 'content-length': big.length, etag: '"r1"' });
+      if (cutNext) {
+        // Send a third of it, then drop the connection.
+        res.write(big.subarray(0, Math.floor(big.length / 3)), () => setTimeout(() => res.socket?.destroy(), 20));
+        return;
+      }
+      res.end(big);
+    });
+    const dir = mkdtempSync(join(tmp, 'resume-'));
+    const dest = join(dir, 'big.csv');
+    // Run 1: every attempt is cut, retries exhausted; the partial file stays for the next run.
+    const first = await download(`${base}/resume`, dest, { ...fast, retries: 0 }).catch((e: unknown) => e);
+    expect(isDistillError(first, 'DOWNLOAD_FAILED')).toBe(true);
+    expect(existsSync(dest)).toBe(false);
+    expect(noParts(dir)).toBe(false);
+    // Run 2: continues from where run 1 stopped, and the result is the whole file.
+    cutNext = false;
+    const result = await download(`${base}/resume`, dest, fast);
+    expect(readFileSync(dest)).toEqual(big);
+    expect(result.digest).toBe(`sha256:${createHash('sha256').update(big).digest('hex')}`);
+    expect(ranges.at(-1)).toMatch(/^bytes=\d+-$/);
+    expect(noParts(dir)).toBe(true);
+  });
+
+  it('a server that ignores Range (200 instead of 206) restarts from the beginning', async () => {
+    let first = true;
+    routes.set('/norange', (_req, res) => {
+      res.writeHead(200, { 'content-length': body.length, etag: '"n1"' });
+      if (first) {
+        first = false;
+        res.write(body.subarray(0, 100), () => setTimeout(() => res.socket?.destroy(), 20));
+        return;
+      }
+      res.end(body);
+    });
+    const dest = join(mkdtempSync(join(tmp, 'norange-')), 'x.csv');
+    await download(`${base}/norange`, dest, fast);
+    expect(readFileSync(dest)).toEqual(body);
+  });
+
   it('a failed re-download leaves the previous file untouched', async () => {
     const dest = join(tmp, 'ok', 'epss.csv');
     routes.set('/gone', (_req, res) => res.writeHead(404).end());

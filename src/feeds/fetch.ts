@@ -1,8 +1,8 @@
 /** @module feeds/fetch — downloads feed files: streamed to a temp file, retried with backoff, proxy-aware, fast failure offline. */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { Agent, ProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { DistillError, describeError } from '../errors.js';
@@ -152,12 +152,17 @@ async function attemptDownload(url: string, destFile: string, fetchImpl: FetchLi
   };
   const onCancel = (): void => controller.abort();
   options.signal?.addEventListener('abort', onCancel, { once: true });
-  const temp = join(dirname(destFile), `.${randomBytes(6).toString('hex')}.part`);
+  // A stable partial-file name beside the destination: a later attempt (or a later run, with --keep-downloads)
+  // resumes it with an HTTP Range request when the server's validator (ETag / Last-Modified) still matches.
+  const temp = partPath(destFile);
+  const resume = await resumableState(temp, url);
+  let keepPart = false;
   try {
     arm();
     let response: FetchResponse;
     try {
-      const init: FetchInit = { headers: { 'user-agent': 'distill', ...options.headers }, signal: controller.signal, redirect: 'follow' };
+      const rangeHeaders: Record<string, string> = resume === undefined ? {} : { range: `bytes=${resume.size}-`, 'if-range': resume.validator };
+      const init: FetchInit = { headers: { 'user-agent': 'distill', ...options.headers, ...rangeHeaders }, signal: controller.signal, redirect: 'follow' };
       if (dispatcher !== undefined) init.dispatcher = dispatcher;
       response = await fetchImpl(url, init);
     } catch (error) {
@@ -171,6 +176,12 @@ async function attemptDownload(url: string, destFile: string, fetchImpl: FetchLi
       throw new Transient(describeError(error), undefined, { cause: error });
     }
     const status = response.status;
+    const resumed = resume !== undefined && status === 206 && contentRangeStart(response.headers.get('content-range')) === resume.size;
+    if (status === 206 && !resumed) {
+      await drain(response);
+      await rm(temp, { force: true });
+      throw new Transient('the server answered a resume request with a range distill did not ask for');
+    }
     if (status < 200 || status > 299) {
       await drain(response);
       if (status === 408 || status === 429 || status >= 500) throw new Transient(`HTTP ${status}`, retryAfter(response.headers.get('retry-after')));
@@ -179,15 +190,19 @@ async function attemptDownload(url: string, destFile: string, fetchImpl: FetchLi
     const encoding = response.headers.get('content-encoding');
     const lengthHeader = response.headers.get('content-length');
     // With a content-encoding fetch hands out decoded bytes, which Content-Length does not describe.
-    const expected = lengthHeader !== null && (encoding === null || encoding === 'identity') ? Number(lengthHeader) : undefined;
+    const offset = resumed ? resume.size : 0;
+    const expected = lengthHeader !== null && (encoding === null || encoding === 'identity') ? offset + Number(lengthHeader) : undefined;
     const hash = createHash('sha256');
-    const out = createWriteStream(temp);
+    if (resumed) hash.update(await readFile(temp));
+    const validator = response.headers.get('etag') ?? response.headers.get('last-modified');
+    if (!resumed) await writeFile(metaPath(temp), JSON.stringify({ url, validator }));
+    const out = createWriteStream(temp, { flags: resumed ? 'a' : 'w' });
     // Kept so that an error the stream emits after destroy() (a write still in flight) is not an unhandled event.
     let writeError: unknown;
     out.on('error', (error) => {
       writeError ??= error;
     });
-    let received = 0;
+    let received = offset;
     try {
       for await (const chunk of response.body ?? []) {
         arm();
@@ -202,9 +217,14 @@ async function attemptDownload(url: string, destFile: string, fetchImpl: FetchLi
     } catch (error) {
       out.destroy();
       if (isCancelled(options.signal)) throw new DistillError('DOWNLOAD_FAILED', `download of ${url} was cancelled`, { subject: url, cause: error });
+      // What arrived is kept for a resume when the server gave a validator to resume against.
+      keepPart = validator !== null;
       throw new Transient(stalled ? `stalled for ${timeoutMs} ms after ${received} bytes` : `body interrupted after ${received} bytes: ${describeError(error)}`, undefined, { cause: error });
     }
-    if (expected !== undefined && received !== expected) throw new Transient(`truncated: got ${received} of ${expected} bytes`);
+    if (expected !== undefined && received !== expected) {
+      keepPart = validator !== null && received < expected;
+      throw new Transient(`truncated: got ${received} of ${expected} bytes`);
+    }
     await rename(temp, destFile);
     const result: DownloadResult = { url, path: destFile, bytes: received, digest: `sha256:${hash.digest('hex')}`, attempts: attempt };
     const etag = response.headers.get('etag');
@@ -217,7 +237,7 @@ async function attemptDownload(url: string, destFile: string, fetchImpl: FetchLi
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onCancel);
-    await rm(temp, { force: true });
+    if (!keepPart) await Promise.all([rm(temp, { force: true }), rm(metaPath(temp), { force: true })]);
   }
 }
 
@@ -295,4 +315,31 @@ function redact(proxy: string): string {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** `.NAME.part` beside the destination: hidden, and never mistaken for a finished feed file. */
+function partPath(destFile: string): string {
+  return join(dirname(destFile), `.${basename(destFile)}.part`);
+}
+
+function metaPath(part: string): string {
+  return `${part}.json`;
+}
+
+/** A partial download of the same URL with a validator, which a Range request can continue. */
+async function resumableState(part: string, url: string): Promise<{ size: number; validator: string } | undefined> {
+  try {
+    const [info, meta] = await Promise.all([stat(part), readFile(metaPath(part), 'utf8')]);
+    const parsed = JSON.parse(meta) as { url?: unknown; validator?: unknown };
+    if (parsed.url !== url || typeof parsed.validator !== 'string' || info.size === 0) return undefined;
+    return { size: info.size, validator: parsed.validator };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first byte of `Content-Range: bytes START-END/TOTAL`. */
+function contentRangeStart(header: string | null): number | undefined {
+  const match = header === null ? null : /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(header.trim());
+  return match === null ? undefined : Number(match[1]);
 }
