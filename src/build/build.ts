@@ -1,0 +1,579 @@
+/** @module build/build — the builder: recipe → verified repositories → resolution (or lock) → verified .debs → tree → setup → SBOMs → base + app layers → OCI/docker output. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { DistillError } from '../errors.js';
+import type { Platform } from '../oci/platform.js';
+import { encodeSbom } from '../sbom/formats/index.js';
+import type { DebPackage as SbomDebPackage, LinuxRelease, Relationship, Sbom } from '../sbom/package.js';
+import { assignPackageIds, deriveSourcePackages, SUBJECT_ID } from '../sbom/package-id.js';
+import { debPurl } from '../sbom/purl.js';
+import { openRepositories, DEBIAN_ARCHIVE_KEYRING, type IndexedPackage, type PackageIndex as AptIndex } from './apt/repository.js';
+import { fetchDeb } from './apt/fetch-deb.js';
+import type { FetchImpl } from './apt/http.js';
+import { resolveRepositories, type Repository, type SourcesText } from './apt/sources.js';
+import { readDeb, type DebPackage } from './deb/deb-reader.js';
+import { buildLayer, type BuiltLayer, type FileTree, type TreeNode as LayerNode } from './layer.js';
+import { createLock, lockedResolution, readLock, recipeDigest as lockDigestOf, writeLock, type Lockfile } from './lock.js';
+import { buildImage as buildOciImage, buildIndex, writeDockerArchive, writeOciArchive, writeOciLayout, type BuiltImage, type ContainerConfigInput } from './oci-writer.js';
+import { loadRecipe, recipeDigest, requestedPackages, type Recipe } from './recipe/recipe.js';
+import { buildIndex as buildResolverIndex } from './resolve/package-index.js';
+import { resolve } from './resolve/resolver.js';
+import type { ExcludedDependency, Resolution, ResolverPackage, WhyChain } from './resolve/types.js';
+import { addMergedUsrLinks, installSelection, MERGED_USR_ARCH, MERGED_USR_BASE, selectFiles, type DropRule, type KeptFile, type Selection } from './select.js';
+import { applySetup, type SetupReport } from './setup/apply-setup.js';
+import { ImageTree, type TreeNode } from './tree.js';
+
+/** Where the SBOMs of the image's packages are written inside the image (names chosen so scanners that read SBOM files do not count the packages twice). */
+export const IMAGE_SBOM_SPDX = '/usr/share/distill/sbom-spdx.json';
+export const IMAGE_SBOM_CYCLONEDX = '/usr/share/distill/sbom-cyclonedx.json';
+/** Recipe name whose packages make the shared base layer (when the recipe extends it, or is it). */
+export const BASE_RECIPE_NAME = 'base';
+/** Defaults every image gets unless the recipe's `environment` sets them. */
+const DEFAULT_ENV: readonly [string, string][] = [
+  ['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+  ['SSL_CERT_FILE', '/etc/ssl/certs/ca-certificates.crt'],
+];
+const DEB_CONCURRENCY = 4;
+
+export type BuildProgress =
+  | { kind: 'repositories-opened'; arch: string; repositories: number; packages: number }
+  | { kind: 'resolved'; arch: string; packages: number; locked: boolean }
+  | { kind: 'deb-fetched'; arch: string; name: string; cached: boolean; done: number; total: number }
+  | { kind: 'layer-built'; arch: string; layer: 'base' | 'app'; digest: string; size: number }
+  | { kind: 'written'; path: string; digest: string };
+
+export type OutputSpec = { transport: 'oci' | 'oci-archive' | 'docker-archive'; path: string };
+
+export interface BuildOptions {
+  /** Architectures to build; default the recipe's `archs`. */
+  archs?: string[];
+  /** `oci:DIR`, `oci-archive:FILE` or `docker-archive:FILE` (single architecture). Absent: build, write nothing. */
+  output?: string;
+  /** Tag in the output (docker-archive repo tag `distill/<name>:<tag>`, OCI ref name). Default `latest`. */
+  tag?: string;
+  /** Take the packages from the lockfile (re-verified against the signed indices) instead of resolving. */
+  locked?: boolean;
+  /** Default: the recipe file's name with `.lock.json` instead of `.yaml`. */
+  lockPath?: string;
+  /** Content-addressed download cache (indices and .debs). */
+  cacheDir: string;
+  /** Keyring for repositories without Signed-By; default the host's Debian archive keyring. */
+  keyringPath?: string;
+  /** Clock for Release Valid-Until and key validity. Default the current time. */
+  now?: Date;
+  /** SOURCE_DATE_EPOCH (seconds): mtimes are clamped to it and it is the image's creation date. Default: the newest file date in the packages. */
+  sourceDateEpoch?: number;
+  /** Collect why each package is in and what the file rules dropped. */
+  explain?: boolean;
+  onProgress?: (event: BuildProgress) => void;
+  fetchImpl?: FetchImpl;
+  /** The host's apt sources files, read by the caller (`/etc/apt/sources.list.d/*.sources`, `/etc/apt/sources.list`). */
+  hostSources?: readonly SourcesText[] | string;
+  /** Environment object; only DISTILL_DEBIAN_MIRROR is read. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** The recipe whose packages form the shared base layer. Default: `base` in the extends chain, else the chain's root. */
+  baseRecipe?: Recipe | string;
+  /** Version recorded as the SBOM tool version. */
+  toolVersion?: string;
+}
+
+export interface PackageExplain {
+  name: string;
+  version: string;
+  why: WhyChain;
+  layer: 'base' | 'app';
+  dropped: Partial<Record<DropRule, { entries: number; bytes: number }>>;
+  rewritten: number;
+  files: number;
+}
+
+export interface ArchExplain {
+  packages: PackageExplain[];
+  excluded: ExcludedDependency[];
+  /** Totals per drop rule over every package. */
+  dropped: Partial<Record<DropRule, { entries: number; bytes: number }>>;
+  effects: Record<string, string>;
+}
+
+export interface BuiltPackage {
+  name: string;
+  version: string;
+  architecture: string;
+  sha256: string;
+  source: string;
+}
+
+export interface ArchBuild {
+  arch: string;
+  packages: BuiltPackage[];
+  image: BuiltImage;
+  baseLayer: { digest: string; diffId: string; size: number; packages: string[] };
+  appLayer?: { digest: string; diffId: string; size: number };
+  /** Sum of the compressed layer blobs. */
+  compressedSize: number;
+  /** Sum of the uncompressed layer tars. */
+  uncompressedSize: number;
+  epoch: number;
+  setup: SetupReport;
+  sbom: { spdx: string; cyclonedx: string };
+  explain?: ArchExplain;
+}
+
+export interface BuildResult {
+  recipe: Recipe;
+  recipeDigest: string;
+  /** Digest of what the output's tag names: the manifest (one arch) or the index. */
+  digest: string;
+  manifestDigests: string[];
+  archs: ArchBuild[];
+  output?: { transport: OutputSpec['transport']; path: string; sboms: string[] };
+  lock: { used: boolean; path?: string };
+}
+
+/** Parses `oci:DIR`, `oci-archive:FILE`, `docker-archive:FILE`. */
+export function parseOutput(text: string): OutputSpec {
+  const colon = text.indexOf(':');
+  const transport = colon < 0 ? '' : text.slice(0, colon);
+  const path = text.slice(colon + 1);
+  if ((transport !== 'oci' && transport !== 'oci-archive' && transport !== 'docker-archive') || path === '') {
+    throw new DistillError('USAGE', `output "${text}" is not oci:DIR, oci-archive:FILE or docker-archive:FILE`, { subject: text });
+  }
+  return { transport, path };
+}
+
+/** The lockfile next to a recipe: `images/nginx.yaml` → `images/nginx.lock.json`. */
+export function defaultLockPath(recipePath: string): string {
+  return join(dirname(recipePath), `${basename(recipePath).replace(/\.ya?ml$/, '')}.lock.json`);
+}
+
+/** What the lock's recipeDigest covers: only what changes the resolution (contents, variant). */
+export function lockRecipeDigest(recipe: Recipe): string {
+  return lockDigestOf({ contents: recipe.contents, variant: recipe.variant });
+}
+
+function loadIfPath(recipe: Recipe | string): Recipe {
+  return typeof recipe === 'string' ? loadRecipe(recipe) : recipe;
+}
+
+function hostSourcesOf(options: BuildOptions): SourcesText[] {
+  const h = options.hostSources;
+  if (h === undefined) return [];
+  if (typeof h === 'string') return h.trim() === '' ? [] : [{ path: /^\s*(Types|URIs):/m.test(h) ? 'host.sources' : 'sources.list', text: h }];
+  return [...h];
+}
+
+/** The repositories to open: the recipe's own (those with a URI), else the host's sources / DISTILL_DEBIAN_MIRROR with the recipe's suites. */
+export function repositoriesFor(recipe: Recipe, options: Pick<BuildOptions, 'hostSources' | 'env'>): Repository[] {
+  const withUri = recipe.contents.repositories.filter((r) => r.uri !== undefined);
+  const recipeRepos: Repository[] = withUri.map((r) => ({ uri: r.uri!, suite: r.suite, components: [...r.components], ...(r.keyring !== undefined ? { keyring: r.keyring } : {}) }));
+  const suites = recipe.contents.repositories.map((r) => r.suite);
+  const components = [...new Set(recipe.contents.repositories.flatMap((r) => r.components))];
+  const input: Parameters<typeof resolveRepositories>[0] = { recipe: recipeRepos, host: hostSourcesOf(options as BuildOptions), suites, components };
+  if (options.env !== undefined) input.env = options.env;
+  let repos = resolveRepositories(input);
+  // Recipe suites without a URI restrict the host's list to those suites.
+  if (recipeRepos.length === 0 && suites.length > 0) {
+    const wanted = new Set(suites);
+    const kept = repos.filter((r) => wanted.has(r.suite));
+    if (kept.length === 0) throw new DistillError('USAGE', `none of the recipe's suites (${suites.join(', ')}) is in the configured apt sources`, { subject: 'contents.repositories' });
+    repos = kept;
+  }
+  return repos;
+}
+
+/** Only the fields the resolver parses lazily, taken from the verbatim paragraph. */
+function rawField(raw: string, name: string): string | undefined {
+  const re = new RegExp(`^${name}:[ \\t]*(.*(?:\\n[ \\t].*)*)`, 'mi');
+  const m = re.exec(raw);
+  return m === null ? undefined : m[1]!.replace(/\n[ \t]+/g, ' ').trim();
+}
+
+const converted = new WeakMap<object, ResolverPackage>();
+
+function toResolver(ip: IndexedPackage, back: Map<ResolverPackage, IndexedPackage>): ResolverPackage {
+  let p = converted.get(ip.record);
+  if (p === undefined) {
+    const r = ip.record;
+    p = { name: r.package, version: r.version, architecture: r.architecture, multiArch: r.multiArch, essential: r.essential, filename: r.filename, sha256: r.sha256, size: r.size, source: r.source ?? r.package, repository: { uri: ip.repository.uri, suite: ip.repository.suite } };
+    const depends = rawField(r.raw, 'Depends');
+    const preDepends = rawField(r.raw, 'Pre-Depends');
+    const provides = rawField(r.raw, 'Provides');
+    if (depends !== undefined) p.depends = depends;
+    if (preDepends !== undefined) p.preDepends = preDepends;
+    if (provides !== undefined) p.provides = provides;
+    if (r.priority !== undefined) p.priority = r.priority;
+    converted.set(r, p);
+  }
+  back.set(p, ip);
+  return p;
+}
+
+/** The recipe whose packages make the shared base layer. */
+function baseRecipeOf(recipe: Recipe, option: Recipe | string | undefined): Recipe {
+  if (option !== undefined) return loadIfPath(option);
+  if (recipe.name === BASE_RECIPE_NAME || recipe.files.length <= 1) return recipe;
+  let root = recipe;
+  for (const file of recipe.files.slice(1)) {
+    const r = loadRecipe(file);
+    if (r.name === BASE_RECIPE_NAME) return r;
+    root = r;
+  }
+  return root;
+}
+
+function maxMtime(debs: Iterable<DebPackage>): number {
+  let max = 0;
+  for (const d of debs) for (const f of d.files) if (f.mtime > max) max = f.mtime;
+  return max;
+}
+
+function toLayerTree(entries: Iterable<[string, TreeNode]>): FileTree {
+  const out: FileTree = new Map();
+  for (const [path, n] of entries) out.set(path, layerNode(n));
+  return out;
+}
+
+function layerNode(n: TreeNode): LayerNode {
+  const base = { mode: n.mode, uid: n.uid, gid: n.gid, mtime: n.mtime };
+  switch (n.type) {
+    case 'file': return { ...base, type: 'file', content: n.content ?? Buffer.alloc(0) };
+    case 'dir': return { ...base, type: 'dir' };
+    case 'symlink': return { ...base, type: 'symlink', linkTarget: n.target ?? '' };
+    case 'hardlink': return { ...base, type: 'hardlink', linkTarget: n.target ?? '' };
+  }
+}
+
+function sameNode(a: TreeNode, b: TreeNode, clamp: number): boolean {
+  if (a.type !== b.type || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid || Math.min(a.mtime, clamp) !== Math.min(b.mtime, clamp) || a.target !== b.target) return false;
+  if (a.type !== 'file') return true;
+  const x = a.content ?? Buffer.alloc(0);
+  const y = b.content ?? Buffer.alloc(0);
+  return x === y || x.equals(y);
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+/**
+ * The app layer: every node of the full tree that the base layer lacks or has differently, with its parent
+ * directories (their full-tree metadata), plus whiteouts for base nodes the full tree removed.
+ */
+function diffTree(full: ImageTree, base: ImageTree, clamp: number): FileTree {
+  const out: FileTree = new Map();
+  const addParents = (path: string): void => {
+    for (let p = parentOf(path); p !== '/' && !out.has(p); p = parentOf(p)) {
+      const n = full.nodes.get(p);
+      if (n !== undefined) out.set(p, layerNode(n));
+    }
+  };
+  for (const [path, node] of full.walk()) {
+    const b = base.nodes.get(path);
+    if (b !== undefined && sameNode(node, b, clamp)) continue;
+    out.set(path, layerNode(node));
+    addParents(path);
+  }
+  for (const [path] of base.walk()) {
+    if (full.nodes.has(path) || !full.nodes.has(parentOf(path)) && parentOf(path) !== '/') continue;
+    const wh = `${parentOf(path) === '/' ? '' : parentOf(path)}/.wh.${path.slice(path.lastIndexOf('/') + 1)}`;
+    out.set(wh, { type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: clamp, content: Buffer.alloc(0) });
+    addParents(wh);
+  }
+  return out;
+}
+
+function releaseOf(tree: ImageTree): LinuxRelease {
+  const found = tree.lookup('/etc/os-release');
+  const text = found?.node.type === 'file' ? (found.node.content ?? Buffer.alloc(0)).toString('utf8') : '';
+  const get = (k: string): string | undefined => {
+    const m = new RegExp(`^${k}=(.*)$`, 'm').exec(text);
+    return m === null ? undefined : m[1]!.replace(/^"(.*)"$/, '$1');
+  };
+  const release: LinuxRelease = { id: get('ID') ?? 'debian', idLike: (get('ID_LIKE') ?? '').split(' ').filter(Boolean) };
+  const versionId = get('VERSION_ID');
+  const codename = get('VERSION_CODENAME');
+  const pretty = get('PRETTY_NAME');
+  if (versionId !== undefined) release.versionId = versionId;
+  if (codename !== undefined) release.versionCodename = codename;
+  if (pretty !== undefined) release.prettyName = pretty;
+  const dv = tree.lookup('/etc/debian_version');
+  if (dv?.node.type === 'file') release.precise = (dv.node.content ?? Buffer.alloc(0)).toString('utf8').trim();
+  return release;
+}
+
+interface Installed {
+  resolved: ResolverPackage;
+  deb: DebPackage;
+  selection: Selection;
+}
+
+/** An SBOM of the installed packages, built from the resolution and the files kept (no cataloging involved). */
+export function imageSbom(input: { name: string; arch: string; packages: readonly { resolved: ResolverPackage; deb: DebPackage; files: readonly KeptFile[] }[]; release: LinuxRelease; epoch: number; toolVersion: string; digest?: string; layers?: string[] }): Sbom {
+  const platform: Platform = { os: 'linux', architecture: input.arch };
+  const pkgs: SbomDebPackage[] = input.packages.map(({ resolved, deb, files }) => {
+    const f = deb.control.fields;
+    const sourceField = f.get('source') ?? '';
+    const sm = /^(\S+)(?:\s*\((\S+)\))?/.exec(sourceField);
+    const pkg: SbomDebPackage = {
+      type: 'deb',
+      id: '',
+      name: resolved.name,
+      version: resolved.version,
+      purl: debPurl({ name: resolved.name, version: resolved.version, architecture: resolved.architecture, release: input.release }),
+      cpes: [],
+      licenses: [],
+      locations: [{ path: `/var/lib/dpkg/status.d/${resolved.name}` }],
+      foundBy: 'distill-build',
+      architecture: resolved.architecture,
+      sourceName: sm?.[1] ?? resolved.name,
+      sourceVersion: sm?.[2] ?? resolved.version,
+      files: files.map((k) => k.path),
+    };
+    const maintainer = f.get('maintainer');
+    if (maintainer !== undefined) pkg.maintainer = maintainer;
+    const installed = Number(f.get('installed-size'));
+    if (Number.isFinite(installed) && installed > 0) pkg.installedSize = installed;
+    return pkg;
+  });
+  const packages = assignPackageIds(pkgs);
+  const sourcePackages = deriveSourcePackages(packages, input.release);
+  const relationships: Relationship[] = packages.map((p) => ({ from: SUBJECT_ID, to: p.id, type: 'contains' as const }));
+  const srcByPurl = new Map(sourcePackages.map((s) => [`${s.name}@${s.version}`, s.id]));
+  for (const p of packages) {
+    const src = srcByPurl.get(`${p.sourceName}@${p.sourceVersion}`);
+    if (src !== undefined) relationships.push({ from: p.id, to: src, type: 'built-from' });
+  }
+  const subject: Sbom['subject'] = { reference: `distill/${input.name}`, transport: 'distill-build', platform, layers: input.layers ?? [], tags: [] };
+  if (input.digest !== undefined) subject.digest = input.digest;
+  return { subject, distro: input.release, packages, sourcePackages, relationships, issues: [], createdAt: new Date(input.epoch * 1000).toISOString(), tool: { name: 'distill', version: input.toolVersion } };
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+function addDrops(into: Partial<Record<DropRule, { entries: number; bytes: number }>>, from: Selection['dropped']): void {
+  for (const [rule, v] of Object.entries(from) as [DropRule, { entries: number; bytes: number }][]) {
+    const slot = (into[rule] ??= { entries: 0, bytes: 0 });
+    slot.entries += v.entries;
+    slot.bytes += v.bytes;
+  }
+}
+
+interface OpenedArch {
+  apt: AptIndex;
+  back: Map<ResolverPackage, IndexedPackage>;
+  latest: ReturnType<typeof buildResolverIndex>;
+  all: () => ReturnType<typeof buildResolverIndex>;
+}
+
+async function openArch(recipe: Recipe, arch: string, options: BuildOptions): Promise<OpenedArch> {
+  const repos = repositoriesFor(recipe, options);
+  const openOptions: Parameters<typeof openRepositories>[1] = { arch, keyringPath: options.keyringPath ?? DEBIAN_ARCHIVE_KEYRING, cacheDir: options.cacheDir, now: options.now ?? new Date() };
+  if (options.fetchImpl !== undefined) openOptions.fetchImpl = options.fetchImpl;
+  const apt = await openRepositories(repos, openOptions);
+  options.onProgress?.({ kind: 'repositories-opened', arch, repositories: apt.repositories.length, packages: apt.size });
+  const back = new Map<ResolverPackage, IndexedPackage>();
+  const top = apt.packages();
+  const latest = buildResolverIndex(top.map((ip) => toResolver(ip, back)), arch);
+  // Every published version (older point releases stay in the base suite): what a lock is re-checked against.
+  const all = (): ReturnType<typeof buildResolverIndex> => buildResolverIndex(top.flatMap((ip) => apt.versions(ip.record.package)).map((ip) => toResolver(ip, back)), arch);
+  return { apt, back, latest, all };
+}
+
+function resolveRecipe(recipe: Recipe, opened: OpenedArch, arch: string): Resolution {
+  const { include, exclude } = requestedPackages(recipe);
+  return resolve(opened.latest, include, { arch, exclude });
+}
+
+function archsOf(recipe: Recipe, options: { archs?: string[] }): string[] {
+  const archs = options.archs !== undefined && options.archs.length > 0 ? options.archs : [...recipe.archs];
+  return [...new Set(archs)];
+}
+
+/** Resolves every architecture of the recipe and writes the lockfile. Returns the lock and where it went. */
+export async function lockImage(recipeInput: Recipe | string, options: BuildOptions): Promise<{ lock: Lockfile; path: string; resolutions: Resolution[] }> {
+  const recipe = loadIfPath(recipeInput);
+  const path = options.lockPath ?? (typeof recipeInput === 'string' ? defaultLockPath(recipeInput) : undefined);
+  if (path === undefined) throw new DistillError('USAGE', 'a lock path is needed when the recipe is not a file', { subject: 'lockPath' });
+  const resolutions: Resolution[] = [];
+  for (const arch of archsOf(recipe, options)) {
+    const opened = await openArch(recipe, arch, options);
+    const resolution = resolveRecipe(recipe, opened, arch);
+    options.onProgress?.({ kind: 'resolved', arch, packages: resolution.packages.length, locked: false });
+    resolutions.push(resolution);
+  }
+  const lock = createLock(lockRecipeDigest(recipe), resolutions);
+  await mkdir(dirname(path), { recursive: true });
+  writeLock(path, lock);
+  return { lock, path, resolutions };
+}
+
+/** Builds the recipe for each architecture and writes the output (see docs/build.md). */
+export async function buildImage(recipeInput: Recipe | string, options: BuildOptions): Promise<BuildResult> {
+  const recipe = loadIfPath(recipeInput);
+  const archs = archsOf(recipe, options);
+  const output = options.output === undefined ? undefined : parseOutput(options.output);
+  if (output?.transport === 'docker-archive' && archs.length !== 1) {
+    throw new DistillError('USAGE', `a docker archive holds one platform; ${archs.length} architectures were asked for (${archs.join(', ')})`, { subject: options.output, hint: 'add --arch amd64 (or use oci:DIR for a multi-platform index)' });
+  }
+  const digest = recipeDigest(recipe);
+  let lock: Lockfile | undefined;
+  let lockPath: string | undefined;
+  if (options.locked === true) {
+    lockPath = options.lockPath ?? (typeof recipeInput === 'string' ? defaultLockPath(recipeInput) : undefined);
+    if (lockPath === undefined) throw new DistillError('USAGE', '--locked needs a lock path when the recipe is not a file', { subject: 'lockPath' });
+    lock = readLock(lockPath);
+    if (lock.recipeDigest !== lockRecipeDigest(recipe)) {
+      throw new DistillError('LOCK_STALE', `${lockPath} was made from other recipe contents (lock ${lock.recipeDigest}, recipe ${lockRecipeDigest(recipe)})`, { subject: lockPath, hint: 'run `distill lock RECIPE` to refresh the lock' });
+    }
+  }
+  const baseRecipe = baseRecipeOf(recipe, options.baseRecipe);
+  const builds: ArchBuild[] = [];
+  for (const arch of archs) builds.push(await buildArch(recipe, baseRecipe, arch, digest, lock, options));
+
+  const tag = options.tag ?? 'latest';
+  const built = builds.length === 1 ? builds[0]!.image : buildIndex(builds.map((b) => b.image));
+  const result: BuildResult = { recipe, recipeDigest: digest, digest: built.descriptor.digest, manifestDigests: builds.map((b) => b.image.manifestDigest), archs: builds, lock: lockPath === undefined ? { used: false } : { used: true, path: lockPath } };
+  if (output !== undefined) {
+    await mkdir(dirname(output.path), { recursive: true });
+    if (output.transport === 'oci') await writeOciLayout(output.path, built, { tag, platformTags: builds.length > 1 });
+    else if (output.transport === 'oci-archive') await writeOciArchive(output.path, built, { tag, platformTags: builds.length > 1 });
+    else await writeDockerArchive(output.path, builds[0]!.image, { repoTags: [`distill/${recipe.name}:${tag}`] });
+    const sboms: string[] = [];
+    for (const b of builds) {
+      for (const [ext, text] of [['spdx.json', b.sbom.spdx], ['cdx.json', b.sbom.cyclonedx]] as const) {
+        const path = `${output.path}.${b.arch}.${ext}`;
+        await writeFile(path, text).catch((error: unknown) => {
+          throw new DistillError('IO', `cannot write ${path}: ${(error as Error).message}`, { subject: path, cause: error });
+        });
+        sboms.push(path);
+      }
+    }
+    result.output = { transport: output.transport, path: output.path, sboms };
+    options.onProgress?.({ kind: 'written', path: output.path, digest: result.digest });
+  }
+  return result;
+}
+
+async function buildArch(recipe: Recipe, baseRecipe: Recipe, arch: string, digest: string, lock: Lockfile | undefined, options: BuildOptions): Promise<ArchBuild> {
+  const opened = await openArch(recipe, arch, options);
+  let packages: ResolverPackage[];
+  let resolution: Resolution | undefined;
+  if (lock !== undefined) {
+    packages = lockedResolution(lock, opened.all()).packages;
+  } else {
+    resolution = resolveRecipe(recipe, opened, arch);
+    packages = resolution.packages;
+  }
+  options.onProgress?.({ kind: 'resolved', arch, packages: packages.length, locked: lock !== undefined });
+  const baseNames = new Set(resolveRecipe(baseRecipe, opened, arch).packages.map((p) => p.name));
+
+  // Fetch (sha256-verified, cached) and read every .deb.
+  let done = 0;
+  const installed: Installed[] = await mapLimit(packages, DEB_CONCURRENCY, async (resolved) => {
+    const ip = opened.back.get(resolved);
+    if (ip === undefined) throw new DistillError('USAGE', `${resolved.name} ${resolved.version} is not from an opened repository`, { subject: resolved.name });
+    const http = options.fetchImpl === undefined ? {} : { fetchImpl: options.fetchImpl };
+    const fetched = await fetchDeb(ip.record, ip.repository, options.cacheDir, http);
+    const deb = await readDeb(fetched.path, { label: `${resolved.name}_${resolved.version}_${resolved.architecture}.deb` });
+    const selection = selectFiles(deb.files, { package: resolved.name, conffiles: deb.conffiles, locales: recipe.contents.locales });
+    options.onProgress?.({ kind: 'deb-fetched', arch, name: resolved.name, cached: fetched.cached, done: ++done, total: packages.length });
+    return { resolved, deb, selection };
+  });
+  installed.sort((a, b) => (a.resolved.name < b.resolved.name ? -1 : a.resolved.name > b.resolved.name ? 1 : 0));
+
+  const inBase = (i: Installed): boolean => baseNames.has(i.resolved.name);
+  const epoch = options.sourceDateEpoch ?? maxMtime(installed.map((i) => i.deb));
+  const baseEpoch = options.sourceDateEpoch ?? maxMtime(installed.filter(inBase).map((i) => i.deb));
+  const mergedDirs = [...MERGED_USR_BASE, ...(MERGED_USR_ARCH[arch] ?? [])];
+
+  // The base tree: only the base packages, so every image extending `base` gets byte-identical base layers.
+  const baseTree = new ImageTree();
+  addMergedUsrLinks(baseTree, mergedDirs, baseEpoch);
+  for (const i of installed.filter(inBase)) installSelection(baseTree, i.selection);
+
+  // The full tree: base packages first (same first-seen directory metadata as the base tree), then the rest.
+  const tree = new ImageTree();
+  addMergedUsrLinks(tree, mergedDirs, baseEpoch);
+  const ordered = [...installed.filter(inBase), ...installed.filter((i) => !inBase(i))];
+  const kept = new Map<string, KeptFile[]>();
+  for (const i of ordered) kept.set(i.resolved.name, installSelection(tree, i.selection));
+  const setup = applySetup(tree, { packages: installed.map((i) => ({ control: i.deb.control.text, files: kept.get(i.resolved.name) ?? [] })), recipe, arch, mtime: epoch });
+
+  // SBOMs inside the image (no image digest: it cannot name itself) and, with the digest, next to the output.
+  const release = releaseOf(tree);
+  const toolVersion = options.toolVersion ?? '0.0.0';
+  const sbomInput = { name: recipe.name, arch, packages: installed.map((i) => ({ resolved: i.resolved, deb: i.deb, files: kept.get(i.resolved.name) ?? [] })), release, epoch, toolVersion };
+  const inner = imageSbom(sbomInput);
+  tree.mkdirp('/usr/share/distill', { mtime: epoch, origin: 'setup:sbom' });
+  tree.addFile(IMAGE_SBOM_SPDX, encodeSbom(inner, 'spdx-json'), { mode: 0o644, mtime: epoch, origin: 'setup:sbom' });
+  tree.addFile(IMAGE_SBOM_CYCLONEDX, encodeSbom(inner, 'cyclonedx-json'), { mode: 0o644, mtime: epoch, origin: 'setup:sbom' });
+
+  const baseLayer = await buildLayer(toLayerTree(baseTree.walk()), { mtime: baseEpoch, comment: `distill base layer: ${[...baseNames].filter((n) => installed.some((i) => i.resolved.name === n)).sort().join(' ')}`, createdBy: 'distill build (base)' });
+  options.onProgress?.({ kind: 'layer-built', arch, layer: 'base', digest: baseLayer.digest, size: baseLayer.size });
+  const appTree = diffTree(tree, baseTree, epoch);
+  const layers: BuiltLayer[] = [baseLayer];
+  let appLayer: BuiltLayer | undefined;
+  if (appTree.size > 0) {
+    appLayer = await buildLayer(appTree, { mtime: epoch, comment: `distill ${recipe.name}: packages, accounts, setup`, createdBy: `distill build ${recipe.name}` });
+    layers.push(appLayer);
+    options.onProgress?.({ kind: 'layer-built', arch, layer: 'app', digest: appLayer.digest, size: appLayer.size });
+  }
+
+  const env = new Map(Object.entries(recipe.environment));
+  for (const [k, v] of DEFAULT_ENV) if (!env.has(k)) env.set(k, v);
+  const created = new Date(epoch * 1000).toISOString();
+  const labels: Record<string, string> = {
+    'org.opencontainers.image.title': `distill/${recipe.name}`,
+    'org.opencontainers.image.created': created,
+    'dev.distill.base-layer': baseLayer.digest,
+    'dev.distill.recipe-digest': digest,
+    'dev.distill.variant': recipe.variant,
+  };
+  if (recipe.description !== undefined) labels['org.opencontainers.image.description'] = recipe.description;
+  if (recipe.replaces !== undefined) labels['dev.distill.replaces'] = recipe.replaces.image;
+  Object.assign(labels, recipe.labels);
+  const config: ContainerConfigInput = { user: `${setup.runAs.uid}:${setup.runAs.gid}`, env: [...env].map(([k, v]) => `${k}=${v}`), exposedPorts: [...recipe.ports], labels };
+  if (recipe.entrypoint !== undefined) config.entrypoint = [...recipe.entrypoint];
+  if (recipe.cmd !== undefined) config.cmd = [...recipe.cmd];
+  if (recipe.workdir !== undefined) config.workingDir = recipe.workdir;
+  if (recipe.stopSignal !== undefined) config.stopSignal = recipe.stopSignal;
+  const annotations: Record<string, string> = { 'org.opencontainers.image.title': `distill/${recipe.name}`, 'org.opencontainers.image.created': created, 'org.opencontainers.image.base.digest': baseLayer.digest, ...recipe.annotations };
+  const image = buildOciImage({ platform: { os: 'linux', architecture: arch, ...(arch === 'arm64' ? { variant: 'v8' } : {}) }, layers, config, created: epoch, author: 'distill', annotations });
+
+  const outer = imageSbom({ ...sbomInput, digest: image.manifestDigest, layers: layers.map((l) => l.diffId) });
+  const build: ArchBuild = {
+    arch,
+    packages: installed.map((i) => ({ name: i.resolved.name, version: i.resolved.version, architecture: i.resolved.architecture, sha256: i.resolved.sha256 ?? '', source: i.resolved.source ?? i.resolved.name })),
+    image,
+    baseLayer: { digest: baseLayer.digest, diffId: baseLayer.diffId, size: baseLayer.size, packages: installed.filter(inBase).map((i) => i.resolved.name) },
+    compressedSize: layers.reduce((s, l) => s + l.size, 0),
+    uncompressedSize: layers.reduce((s, l) => s + l.tar.length, 0),
+    epoch,
+    setup,
+    sbom: { spdx: encodeSbom(outer, 'spdx-json'), cyclonedx: encodeSbom(outer, 'cyclonedx-json') },
+  };
+  if (appLayer !== undefined) build.appLayer = { digest: appLayer.digest, diffId: appLayer.diffId, size: appLayer.size };
+  if (options.explain === true) {
+    const dropped: ArchExplain['dropped'] = {};
+    for (const i of installed) addDrops(dropped, i.selection.dropped);
+    build.explain = {
+      packages: installed.map((i) => ({ name: i.resolved.name, version: i.resolved.version, why: resolution?.why.get(i.resolved.name) ?? 'requested', layer: inBase(i) ? 'base' : 'app', dropped: i.selection.dropped, rewritten: i.selection.rewritten, files: i.selection.entries.length })),
+      excluded: resolution?.excluded ?? [],
+      dropped,
+      effects: setup.effects,
+    };
+  }
+  return build;
+}
