@@ -1,7 +1,7 @@
 /** @module build/tree.test — the in-memory image tree: parents, merged-/usr symlinked parents, conflicts, order, hostile paths. */
 import { describe, expect, it } from 'vitest';
 import { isDistillError } from '../errors.js';
-import { comparePaths, ImageTree, treePath } from './tree.js';
+import { comparePaths, ImageTree, toFileTree, treePath } from './tree.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -96,5 +96,17 @@ describe('ImageTree', () => {
     expect(tree.get('/var/lib/nginx')?.mode).toBe(0o700);
     tree.mkdirp('/var/lib/nginx', { uid: 65532, gid: 65532, mode: 0o755 });
     expect(tree.get('/var/lib/nginx')).toMatchObject({ uid: 65532, gid: 65532, mode: 0o755 });
+  });
+
+  it('converts to the layer writer\'s FileTree shape, optionally a subset', () => {
+    const tree = new ImageTree();
+    tree.addFile('/usr/bin/env', 'ELF', { mode: 0o755, mtime: 7 });
+    tree.addSymlink('/bin', 'usr/bin');
+    tree.add('/usr/bin/env2', { type: 'hardlink', mode: 0o755, uid: 0, gid: 0, mtime: 7, target: '/usr/bin/env' });
+    const all = toFileTree(tree);
+    expect([...all.keys()]).toEqual(['/bin', '/usr', '/usr/bin', '/usr/bin/env', '/usr/bin/env2']);
+    expect(all.get('/bin')).toEqual({ type: 'symlink', linkTarget: 'usr/bin', mode: 0o777, uid: 0, gid: 0, mtime: 0 });
+    expect(all.get('/usr/bin/env2')).toMatchObject({ type: 'hardlink', linkTarget: '/usr/bin/env' });
+    expect([...toFileTree(tree, (p) => p.startsWith('/usr')).keys()]).toEqual(['/usr', '/usr/bin', '/usr/bin/env', '/usr/bin/env2']);
   });
 });

@@ -1,5 +1,6 @@
 /** @module build/tree — the in-memory image filesystem the builder assembles before it is written as layers. */
 import { DistillError } from '../errors.js';
+import type { FileTree } from './layer.js';
 
 export type TreeNodeType = 'file' | 'dir' | 'symlink' | 'hardlink';
 
@@ -218,6 +219,22 @@ export class ImageTree {
     }
     throw new DistillError('SYMLINK_LOOP', `too many symlinks resolving ${path}`, { subject: path });
   }
+}
+
+/**
+ * The tree (or the part `include` selects) in the layer writer's shape (build/layer.ts `FileTree`), in walk order:
+ * `target` becomes `linkTarget`, an absent file content an empty Buffer.
+ */
+export function toFileTree(tree: ImageTree, include: (path: string, node: TreeNode) => boolean = () => true): FileTree {
+  const out: FileTree = new Map();
+  for (const [path, node] of tree.walk()) {
+    if (!include(path, node)) continue;
+    const base = { mode: node.mode, uid: node.uid, gid: node.gid, mtime: node.mtime };
+    if (node.type === 'file') out.set(path, { ...base, type: 'file', content: node.content ?? Buffer.alloc(0) });
+    else if (node.type === 'dir') out.set(path, { ...base, type: 'dir' });
+    else out.set(path, { ...base, type: node.type, linkTarget: node.target ?? '' });
+  }
+  return out;
 }
 
 /** Component-wise path order: a directory always precedes its contents (`/a`, `/a/b`, `/a-b`), siblings sort by name. */
