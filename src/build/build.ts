@@ -126,7 +126,7 @@ export interface BuildResult {
   digest: string;
   manifestDigests: string[];
   archs: ArchBuild[];
-  output?: { transport: OutputSpec['transport']; path: string; sboms: string[] };
+  output?: { transport: OutputSpec['transport']; path: string; sboms: string[]; summary: string };
   lock: { used: boolean; path?: string };
 }
 
@@ -460,7 +460,11 @@ export async function buildImage(recipeInput: Recipe | string, options: BuildOpt
         sboms.push(path);
       }
     }
-    result.output = { transport: output.transport, path: output.path, sboms };
+    const summaryPath = `${output.path}.build.json`;
+    await writeFile(summaryPath, `${JSON.stringify(buildSummary(result), null, 2)}\n`).catch((error: unknown) => {
+      throw new DistillError('IO', `cannot write ${summaryPath}: ${(error as Error).message}`, { subject: summaryPath, cause: error });
+    });
+    result.output = { transport: output.transport, path: output.path, sboms, summary: summaryPath };
     options.onProgress?.({ kind: 'written', path: output.path, digest: result.digest });
   }
   return result;
@@ -472,6 +476,8 @@ async function buildArch(recipe: Recipe, baseRecipe: Recipe, arch: string, diges
   let resolution: Resolution | undefined;
   if (lock !== undefined) {
     packages = lockedResolution(lock, opened.all()).packages;
+    // Why-chains for --explain come from resolving anew; the packages stay the locked ones.
+    if (options.explain === true) resolution = resolveRecipe(recipe, opened, arch);
   } else {
     resolution = resolveRecipe(recipe, opened, arch);
     packages = resolution.packages;
@@ -576,4 +582,75 @@ async function buildArch(recipe: Recipe, baseRecipe: Recipe, arch: string, diges
     };
   }
   return build;
+}
+
+/** One row of the image catalog (`distill images`). */
+export interface CatalogEntry {
+  name: string;
+  recipe: string;
+  replaces?: string;
+  stock?: string;
+  variant: Recipe['variant'];
+  archs: string[];
+  /** Package count per architecture, from the lock (absent when there is no lock). */
+  packages?: Record<string, number>;
+  /** Compressed layer bytes per architecture, from a build summary (absent when not built). */
+  size?: Record<string, number>;
+  description?: string;
+}
+
+/** What `buildImage` records next to its output (`<output>.build.json`), read back by the catalog. */
+export interface BuildSummary {
+  name: string;
+  digest: string;
+  archs: Record<string, { manifestDigest: string; packages: number; compressedSize: number; uncompressedSize: number; baseLayer: string }>;
+}
+
+export function buildSummary(result: BuildResult): BuildSummary {
+  return {
+    name: result.recipe.name,
+    digest: result.digest,
+    archs: Object.fromEntries(result.archs.map((a) => [a.arch, { manifestDigest: a.image.manifestDigest, packages: a.packages.length, compressedSize: a.compressedSize, uncompressedSize: a.uncompressedSize, baseLayer: a.baseLayer.digest }])),
+  };
+}
+
+/** The catalog: every `*.yaml` recipe in `dir`, with lock package counts and, when `builtDir` holds a build summary, sizes. */
+export async function catalogImages(dir: string, builtDir?: string): Promise<CatalogEntry[]> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const { existsSync } = await import('node:fs');
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
+  } catch (error) {
+    throw new DistillError('FILE_NOT_FOUND', `cannot read the image directory ${dir}: ${(error as Error).message}`, { subject: dir, cause: error });
+  }
+  const built = builtDir === undefined ? [] : await readdir(builtDir).catch(() => [] as string[]);
+  const entries: CatalogEntry[] = [];
+  for (const file of names) {
+    const path = join(dir, file);
+    const recipe = loadRecipe(path);
+    const entry: CatalogEntry = { name: recipe.name, recipe: path, variant: recipe.variant, archs: [...recipe.archs] };
+    if (recipe.replaces !== undefined) {
+      entry.replaces = recipe.replaces.image;
+      if (recipe.replaces.stock !== undefined) entry.stock = recipe.replaces.stock;
+    }
+    if (recipe.description !== undefined) entry.description = recipe.description;
+    const lockPath = defaultLockPath(path);
+    if (existsSync(lockPath)) {
+      const lock = readLock(lockPath);
+      entry.packages = Object.fromEntries(Object.entries(lock.archs).map(([a, list]) => [a, list.length]));
+    }
+    const summaryFile = built.filter((n) => n.startsWith(`${recipe.name}.`) && n.endsWith('.build.json')).sort()[0];
+    if (summaryFile !== undefined && builtDir !== undefined) {
+      try {
+        const summary = JSON.parse(await readFile(join(builtDir, summaryFile), 'utf8')) as BuildSummary;
+        entry.size = Object.fromEntries(Object.entries(summary.archs).map(([a, s]) => [a, s.compressedSize]));
+        entry.packages ??= Object.fromEntries(Object.entries(summary.archs).map(([a, s]) => [a, s.packages]));
+      } catch {
+        // A damaged summary only loses the size column.
+      }
+    }
+    entries.push(entry);
+  }
+  return entries;
 }

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { isDistillError } from '../errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { hintFor } from './hints.js';
+import { registerBuildCommand } from './build-command.js';
 import { registerDbCommand } from './db-command.js';
 import { registerSbomCommand } from './sbom-command.js';
 import { registerScanCommand } from './scan-command.js';
@@ -31,6 +32,7 @@ Docs: docs/ in the distill repository (one page per command).`,
 registerSbomCommand(program);
 registerScanCommand(program);
 registerDbCommand(program);
+registerBuildCommand(program);
 
 try {
   await program.parseAsync(process.argv);
