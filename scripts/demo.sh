@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# demo.sh: installs distill and runs the main job on the embedded defaults.
-# Today that is: build the public-image equivalent of nginx (../shared/tools/stock-image) and print its
-# SBOM with `distill sbom`. Building distill's own minimal image, scanning and comparing arrive with
-# `distill build` and `distill scan` (see the README's status table).
+# demo.sh: installs distill and runs the main job on the embedded defaults: build distill's minimal nginx
+# image from signed Debian packages, build its public-image equivalent (../shared/tools/stock-image), list
+# both images' packages and scan both. The side-by-side comparison and the plan arrive with `distill compare`
+# and `distill triage` (see the README's status table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-packages.sh
@@ -26,4 +26,12 @@ if [ ! -d "$feeds" ]; then
   mv "$feeds.tmp" "$feeds"
 fi
 node dist/cli/main.js db import "$feeds" --db .cache/demo/vuln.db -q
+
+# The minimal image: resolved, verified and assembled from signed bookworm packages (amd64 here).
+node dist/cli/main.js build images/nginx.yaml --output docker-archive:.cache/demo/distill-nginx.tar --arch amd64 --cache .cache/demo/debs
+node dist/cli/main.js sbom docker-archive:.cache/demo/distill-nginx.tar
+
+echo; echo "== scan: public-image equivalent (stock nginx) =="
 node dist/cli/main.js scan docker-archive:.cache/demo/stock-nginx.tar --db .cache/demo/vuln.db
+echo; echo "== scan: distill nginx =="
+node dist/cli/main.js scan docker-archive:.cache/demo/distill-nginx.tar --db .cache/demo/vuln.db
