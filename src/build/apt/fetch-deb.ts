@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DistillError } from '../../errors.js';
 import { fetchToFile, type HttpOptions } from './http.js';
 import type { IndexCache, PackageRecord } from './packages.js';
+import { decodeParsedPackages, encodeParsedPackages } from './parsed-cache.js';
 import type { Repository } from './sources.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -30,6 +31,9 @@ function tmpName(dir: string, sha256: string): string {
   return join(dir, `.tmp-${sha256.slice(0, 16)}-${randomBytes(8).toString('hex')}`);
 }
 
+/** Suffix of a parsed-index entry beside `<hex>.xz` (see parsed-cache.ts). */
+export const PARSED_SUFFIX = '.parsed-v1';
+
 /** The Packages-index cache over the same content store (`<hex>.xz`), verified on every read. */
 export function indexCache(cacheDir: string): IndexCache {
   return {
@@ -50,6 +54,23 @@ export function indexCache(cacheDir: string): IndexCache {
       const tmp = tmpName(dir, sha256);
       await writeFile(tmp, data);
       await rename(tmp, cachePath(cacheDir, sha256, '.xz'));
+    },
+    async getParsed(sha256, subject) {
+      const data = await readFile(cachePath(cacheDir, sha256, PARSED_SUFFIX)).catch(() => undefined);
+      // Damaged, truncated or stale entries are misses: the verified .xz is parsed again and the entry rewritten.
+      return data === undefined ? undefined : decodeParsedPackages(data, sha256, subject);
+    },
+    async putParsed(sha256, parsed) {
+      const dir = join(cacheDir, 'sha256');
+      await mkdir(dir, { recursive: true });
+      const tmp = tmpName(dir, sha256);
+      try {
+        await writeFile(tmp, encodeParsedPackages(parsed, sha256));
+        await rename(tmp, cachePath(cacheDir, sha256, PARSED_SUFFIX));
+      } catch {
+        // A cache that cannot be written only costs the next build a parse.
+        await rm(tmp, { force: true });
+      }
     },
   };
 }

@@ -287,6 +287,9 @@ export function checkIndexHash(data: Buffer, entry: ReleaseFile, subject: string
 export interface IndexCache {
   get(sha256: string, size: number): Promise<Buffer | undefined>;
   put(sha256: string, data: Buffer): Promise<void>;
+  /** The parse of the verified Packages.xz with this SHA256, when a sound cached one exists. */
+  getParsed?(sha256: string, subject: string): Promise<ParsedPackages | undefined>;
+  putParsed?(sha256: string, parsed: ParsedPackages): Promise<void>;
 }
 
 export interface FetchPackagesOptions extends HttpOptions {
@@ -306,6 +309,12 @@ export async function fetchPackages(repo: Repository, release: Release, componen
   if (entry === undefined) {
     throw new DistillError('RELEASE_INVALID', `${distsUrl(repo, 'InRelease')} lists no ${relative} (component ${component}, architecture ${arch})`, { subject: distsUrl(repo, relative) });
   }
+  // The key comes from the signed Release verified this build, so a hit is the parse of exactly that index.
+  const parsed = await options.cache?.getParsed?.(entry.sha256, distsUrl(repo, relative));
+  if (parsed !== undefined) {
+    options.onFetch?.(`cache:${entry.sha256}`);
+    return parsed;
+  }
   const data = await fetchIndex(repo, release, relative, entry, options);
   let text: Buffer;
   try {
@@ -313,7 +322,9 @@ export async function fetchPackages(repo: Repository, release: Release, componen
   } catch (error) {
     throw new DistillError('DECOMPRESS_FAILED', `${distsUrl(repo, relative)}: ${(error as Error).message}`, { subject: distsUrl(repo, relative), cause: error });
   }
-  return parsePackages(text, distsUrl(repo, relative));
+  const result = parsePackages(text, distsUrl(repo, relative));
+  await options.cache?.putParsed?.(entry.sha256, result);
+  return result;
 }
 
 async function fetchIndex(repo: Repository, release: Release, relative: string, entry: ReleaseFile, options: FetchPackagesOptions): Promise<Buffer> {
