@@ -1,54 +1,18 @@
 /** @module test/build-e2e.test — `distill build` end to end on the real Debian archive: podman (runc) runs the image, Trivy sees exactly the resolved packages, OCI tools accept the outputs, builds reproduce, tampering is caught. */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage, lockImage, type BuildOptions, type BuildResult } from '../src/build/index.js';
-import { hostAptSources } from '../src/cli/build-command.js';
+import { buildImage, lockImage, type BuildResult } from '../src/build/index.js';
 import { isDistillError } from '../src/errors.js';
-import { cacheDir, hasCommand, sharedDir } from './helpers/oracles.js';
+import { buildOptions, buildReady, debCache, debPackagesInCycloneDx, freePort, podman } from './helpers/build-helpers.js';
+import { hasCommand, sharedDir } from './helpers/oracles.js';
 
 const repoRoot = resolve(import.meta.dirname, '..');
-const debCache = join(cacheDir, 'build-debs');
 const work = mkdtempSync(join(tmpdir(), 'distill-e2e-'));
-const sources = hostAptSources();
-const ready = sources.length > 0 && hasCommand('podman') && hasCommand('runc');
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? ok(address.port) : fail(new Error('no port'))));
-    });
-  });
-}
-
-function options(extra: Partial<BuildOptions> = {}): BuildOptions {
-  return { cacheDir: debCache, hostSources: sources, env: {}, archs: ['amd64'], ...extra };
-}
-
-/** A private podman store under a short /tmp path (podman refuses long run roots), with runc and cgroupfs. */
-function podman(): { run: (args: string[], input?: { check?: boolean }) => { status: number; stdout: string; stderr: string }; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'pm-'));
-  const conf = join(dir, 'containers.conf');
-  writeFileSync(conf, '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\n');
-  const base = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs'];
-  return {
-    run(args, input = {}) {
-      const r = spawnSync('podman', [...base, ...args], { encoding: 'utf8', env: { ...process.env, CONTAINERS_CONF: conf }, timeout: 120_000 });
-      if (input.check !== false && r.status !== 0) throw new Error(`podman ${args.join(' ')} failed: ${r.stderr}`);
-      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-    },
-    cleanup() {
-      spawnSync('podman', [...base, 'rm', '-af'], { env: { ...process.env, CONTAINERS_CONF: conf } });
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+const ready = buildReady;
+const options = buildOptions;
 
 describe.skipIf(!ready)('distill build nginx (amd64, real bookworm archive)', () => {
   let port = 0;
@@ -126,12 +90,7 @@ describe.skipIf(!ready)('distill build nginx (amd64, real bookworm archive)', ()
   it.skipIf(!hasCommand('bash'))('Trivy finds exactly the resolved packages (names and versions)', () => {
     const out = join(work, 'trivy.cdx.json');
     execFileSync(join(sharedDir, 'tools', 'trivy-packages'), ['image', archivePath, out], { stdio: 'ignore', timeout: 180_000 });
-    const bom = JSON.parse(readFileSync(out, 'utf8')) as { components?: { name: string; version: string; purl?: string }[] };
-    // Trivy moves the epoch into the purl's `epoch` qualifier; put it back to compare Debian versions.
-    const trivy = (bom.components ?? []).filter((c) => c.purl?.startsWith('pkg:deb/')).map((c) => {
-      const epoch = /[?&]epoch=(\d+)/.exec(c.purl!)?.[1];
-      return `${c.name} ${epoch !== undefined && !c.version.startsWith(`${epoch}:`) ? `${epoch}:` : ''}${c.version}`;
-    }).sort();
+    const trivy = debPackagesInCycloneDx(out);
     const ours = archive.archs[0]!.packages.map((p) => `${p.name} ${p.version}`).sort();
     expect(trivy).toEqual(ours);
   }, 240_000);
