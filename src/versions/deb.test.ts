@@ -1,11 +1,12 @@
 /** @module versions/deb.test — Debian versions: table tests and the dpkg --compare-versions oracle on the real bookworm indices. */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDistillError } from '../errors.js';
-import { cached, hasCommand, sharedData } from '../../test/helpers/oracles.js';
+import { cachedAsync, hasCommand, sharedData } from '../../test/helpers/oracles.js';
 import { compareDebFragment, debScheme, formatDebVersion, parseDebVersion } from './deb.js';
 
 const cmp = (a: string, b: string): number => debScheme.compare(a, b);
@@ -175,12 +176,12 @@ describe('deb version scheme: dpkg --compare-versions oracle on the real bookwor
     const half = Math.ceil(lines.length / 2);
     const scripts = [lines.slice(0, half).join('\n') + '\n', lines.slice(half).join('\n') + '\n'];
     const key = createHash('sha256').update(scripts.join('')).digest('hex').slice(0, 16);
-    const results = cached(`dpkg-compare-${key}.txt`, (tmp) => {
-      // Synchronous wrapper around two parallel shells (cached() takes a synchronous builder).
+    const results = await cachedAsync(`dpkg-compare-${key}.txt`, async (tmp) => {
+      // Two shells in parallel, awaited: the worker's event loop stays free while dpkg runs ~20,000 times.
       const dir = `${tmp}.d`;
       execFileSync('mkdir', ['-p', dir]);
       scripts.forEach((s, i) => writeFileSync(join(dir, `${i}.sh`), s));
-      execFileSync('sh', ['-c', `sh "$1/0.sh" > "$1/0.out" & sh "$1/1.sh" > "$1/1.out"; wait; cat "$1/0.out" "$1/1.out" > "$2"; rm -rf "$1"`, 'sh', dir, tmp]);
+      await promisify(execFile)('sh', ['-c', `sh "$1/0.sh" > "$1/0.out" & sh "$1/1.sh" > "$1/1.out"; wait; cat "$1/0.out" "$1/1.out" > "$2"; rm -rf "$1"`, 'sh', dir, tmp]);
     });
     const answers = readFileSync(results, 'utf8').trimEnd().split('\n');
     expect(answers.length).toBe(pairs.length);

@@ -100,3 +100,35 @@ export function podmanSaved(archive: string, key: string, format: 'docker-archiv
     }
   });
 }
+
+/**
+ * `cached()` for builders that take long: awaits `build(tmpPath)` instead of blocking the test worker's event
+ * loop (a worker blocked for a minute misses vitest's RPC deadlines). Same mkdir lock across processes.
+ */
+export async function cachedAsync(key: string, build: (tmpPath: string) => Promise<void>): Promise<string> {
+  mkdirSync(cacheDir, { recursive: true });
+  const target = join(cacheDir, key);
+  const lock = `${target}.lock`;
+  for (;;) {
+    if (existsSync(target)) return target;
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 20 * 60_000) rmSync(lock, { recursive: true, force: true });
+      } catch { /* raced with its removal */ }
+      await new Promise((done) => setTimeout(done, 500));
+    }
+  }
+  try {
+    if (existsSync(target)) return target;
+    const tmp = `${target}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    await build(tmp);
+    renameSync(tmp, target);
+    return target;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
