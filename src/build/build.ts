@@ -1,6 +1,9 @@
 /** @module build/build — the builder: recipe → verified repositories → resolution (or lock) → verified .debs → tree → setup → SBOMs → base + app layers → OCI/docker output. */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { DistillError } from '../errors.js';
 import type { Platform } from '../oci/platform.js';
 import { encodeSbom } from '../sbom/formats/index.js';
@@ -8,11 +11,13 @@ import type { DebPackage as SbomDebPackage, LinuxRelease, Relationship, Sbom } f
 import { assignPackageIds, deriveSourcePackages, SUBJECT_ID } from '../sbom/package-id.js';
 import { debPurl } from '../sbom/purl.js';
 import { openRepositories, DEBIAN_ARCHIVE_KEYRING, type IndexedPackage, type PackageIndex as AptIndex } from './apt/repository.js';
-import { fetchDeb } from './apt/fetch-deb.js';
+import { cachePath, fetchDeb } from './apt/fetch-deb.js';
 import type { FetchImpl } from './apt/http.js';
 import { resolveRepositories, type Repository, type SourcesText } from './apt/sources.js';
 import { readDeb, type DebPackage } from './deb/deb-reader.js';
-import { buildLayer, type BuiltLayer, type FileTree, type TreeNode as LayerNode } from './layer.js';
+import { layerFromTar, treeEntries, type BuiltLayer, type FileTree, type LayerOptions, type TreeNode as LayerNode } from './layer.js';
+import { tarChunks } from '../filesystem/tar/tar-writer.js';
+import { MediaType } from '../oci/media-types.js';
 import { createLock, lockedResolution, readLock, recipeDigest as lockDigestOf, writeLock, type Lockfile } from './lock.js';
 import { buildImage as buildOciImage, buildIndex, writeDockerArchive, writeOciArchive, writeOciLayout, type BuiltImage, type ContainerConfigInput } from './oci-writer.js';
 import { loadRecipe, recipeDigest, requestedPackages, type Recipe } from './recipe/recipe.js';
@@ -349,6 +354,41 @@ export function imageSbom(input: { name: string; arch: string; packages: readonl
   return { subject, distro: input.release, packages, sourcePackages, relationships, issues: [], createdAt: new Date(input.epoch * 1000).toISOString(), tool: { name: 'distill', version: input.toolVersion } };
 }
 
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * The layer module's buildLayer (same tar bytes), with the gzip blob cached in the download cache by diffId
+ * (`<diffId hex>.layer.gz`). A cached blob is used only when it decompresses to exactly this tar, so the layer
+ * content never depends on the cache; anything else (damaged, truncated, foreign) is recompressed and rewritten.
+ */
+async function buildLayerCached(tree: FileTree, options: LayerOptions, cacheDir: string): Promise<BuiltLayer> {
+  const tar = Buffer.concat([...tarChunks(treeEntries(tree), { mtime: options.mtime })]);
+  const diffHex = createHash('sha256').update(tar).digest('hex');
+  const path = cachePath(cacheDir, diffHex, '.layer.gz');
+  const blob = await readFile(path).catch(() => undefined);
+  if (blob !== undefined) {
+    // The output bound keeps a hostile entry from inflating without limit.
+    const back = await gunzipAsync(blob, { maxOutputLength: tar.length + 1 }).catch(() => undefined);
+    if (back !== undefined && back.equals(tar)) {
+      const layer: BuiltLayer = { tar, diffId: `sha256:${diffHex}`, blob, digest: `sha256:${createHash('sha256').update(blob).digest('hex')}`, size: blob.length, mediaType: MediaType.ociLayerGzip };
+      if (options.comment !== undefined) layer.comment = options.comment;
+      if (options.createdBy !== undefined) layer.createdBy = options.createdBy;
+      return layer;
+    }
+  }
+  const layer = await layerFromTar(tar, options);
+  const tmp = join(dirname(path), `.tmp-${diffHex.slice(0, 16)}-${randomBytes(8).toString('hex')}`);
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(tmp, layer.blob);
+    await rename(tmp, path);
+  } catch {
+    // An unwritable cache only costs the next build a compression.
+    await rm(tmp, { force: true });
+  }
+  return layer;
+}
+
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
@@ -526,13 +566,19 @@ async function buildArch(recipe: Recipe, baseRecipe: Recipe, arch: string, diges
   tree.addFile(IMAGE_SBOM_SPDX, encodeSbom(inner, 'spdx-json'), { mode: 0o644, mtime: epoch, origin: 'setup:sbom' });
   tree.addFile(IMAGE_SBOM_CYCLONEDX, encodeSbom(inner, 'cyclonedx-json'), { mode: 0o644, mtime: epoch, origin: 'setup:sbom' });
 
-  const baseLayer = await buildLayer(toLayerTree(baseTree.walk()), { mtime: baseEpoch, comment: `distill base layer: ${[...baseNames].filter((n) => installed.some((i) => i.resolved.name === n)).sort().join(' ')}`, createdBy: 'distill build (base)' });
-  options.onProgress?.({ kind: 'layer-built', arch, layer: 'base', digest: baseLayer.digest, size: baseLayer.size });
+  // The two layers compress (or re-verify from the cache) on the thread pool at the same time; events stay in order.
+  const basePending = buildLayerCached(toLayerTree(baseTree.walk()), { mtime: baseEpoch, comment: `distill base layer: ${[...baseNames].filter((n) => installed.some((i) => i.resolved.name === n)).sort().join(' ')}`, createdBy: 'distill build (base)' }, options.cacheDir);
+  // Observed below; this only keeps a failure from being reported as unhandled while the app tree is diffed.
+  basePending.catch(() => {});
   const appTree = diffTree(tree, baseTree, epoch);
+  const appPending = appTree.size > 0 ? buildLayerCached(appTree, { mtime: epoch, comment: `distill ${recipe.name}: packages, accounts, setup`, createdBy: `distill build ${recipe.name}` }, options.cacheDir) : undefined;
+  appPending?.catch(() => {});
+  const baseLayer = await basePending;
+  options.onProgress?.({ kind: 'layer-built', arch, layer: 'base', digest: baseLayer.digest, size: baseLayer.size });
   const layers: BuiltLayer[] = [baseLayer];
   let appLayer: BuiltLayer | undefined;
-  if (appTree.size > 0) {
-    appLayer = await buildLayer(appTree, { mtime: epoch, comment: `distill ${recipe.name}: packages, accounts, setup`, createdBy: `distill build ${recipe.name}` });
+  if (appPending !== undefined) {
+    appLayer = await appPending;
     layers.push(appLayer);
     options.onProgress?.({ kind: 'layer-built', arch, layer: 'app', digest: appLayer.digest, size: appLayer.size });
   }

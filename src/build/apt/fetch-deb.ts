@@ -56,9 +56,14 @@ export function indexCache(cacheDir: string): IndexCache {
       await rename(tmp, cachePath(cacheDir, sha256, '.xz'));
     },
     async getParsed(sha256, subject) {
-      const data = await readFile(cachePath(cacheDir, sha256, PARSED_SUFFIX)).catch(() => undefined);
+      let data: Buffer;
+      try {
+        data = await readFile(cachePath(cacheDir, sha256, PARSED_SUFFIX));
+      } catch {
+        return undefined;
+      }
       // Damaged, truncated or stale entries are misses: the verified .xz is parsed again and the entry rewritten.
-      return data === undefined ? undefined : decodeParsedPackages(data, sha256, subject);
+      return decodeParsedPackages(data, sha256, subject);
     },
     async putParsed(sha256, parsed) {
       const dir = join(cacheDir, 'sha256');
