@@ -1,14 +1,16 @@
 /** @module test/helpers/build-helpers — shared pieces of the builder e2e tests: build options on the cached deb dir, free ports, a private podman store (runc), cached catalog builds, Debian packages in Trivy's SBOM. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { buildImage, type BuildOptions, type BuiltPackage } from '../../src/build/index.js';
 import { loadRecipe, recipeDigest } from '../../src/build/recipe/recipe.js';
 import { hostAptSources } from '../../src/cli/build-command.js';
 import { cacheDir, hasCommand } from './oracles.js';
 
+const repoRoot = resolve(import.meta.dirname, '..', '..');
 export const debCache = join(cacheDir, 'build-debs');
 export const hostSources = hostAptSources();
 /** The host can build from the real archive and run the result. */
@@ -77,14 +79,29 @@ export interface CachedBuild {
   recipeDigest: string;
 }
 
+let fingerprint: string | undefined;
+/** SHA-256 over the builder's sources (what turns a recipe into an image), so a changed builder is rebuilt, not served from the cache. */
+function builderFingerprint(): string {
+  if (fingerprint !== undefined) return fingerprint;
+  const hash = createHash('sha256');
+  for (const dir of ['src/build', 'src/oci', 'src/sbom', 'src/filesystem/tar', 'src/debian', 'src/versions']) {
+    const root = join(repoRoot, dir);
+    if (!existsSync(root)) continue;
+    const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).sort();
+    for (const f of files) hash.update(`${dir}/${f}\0`).update(readFileSync(join(root, f)));
+  }
+  return (fingerprint = hash.digest('hex'));
+}
+
 /**
- * Builds a recipe for amd64 into a docker-archive once per recipe digest (the cache survives runs, so CI builds each
- * catalog image once). The resolved package list is kept next to the archive for the Trivy comparison.
+ * Builds a recipe for amd64 into a docker-archive once per recipe digest and builder version (the cache survives runs,
+ * so CI builds each catalog image once). The resolved package list is kept next to the archive for the Trivy comparison.
  */
 export async function cachedBuild(recipePath: string, extra: Partial<BuildOptions> = {}): Promise<CachedBuild> {
   const recipe = loadRecipe(recipePath);
   const digest = recipeDigest(recipe);
-  const target = join(cacheDir, `catalog-build-v1-${recipe.name}-${digest.slice('sha256:'.length, 'sha256:'.length + 16)}`);
+  const key = createHash('sha256').update(digest).update(builderFingerprint()).digest('hex').slice(0, 16);
+  const target = join(cacheDir, `catalog-build-v2-${recipe.name}-${key}`);
   const read = (): CachedBuild => ({ archive: join(target, 'image.tar'), packages: JSON.parse(readFileSync(join(target, 'packages.json'), 'utf8')) as BuiltPackage[], recipeDigest: digest });
   if (existsSync(target)) return read();
   mkdirSync(cacheDir, { recursive: true });
