@@ -135,7 +135,123 @@ async function scanSuite(): Promise<Row[]> {
   }
 }
 
-const suites: Record<string, () => Row[] | Promise<Row[]>> = { sbom: sbomSuite, scan: scanSuite };
+interface BuiltJson { archs: { arch: string; packages: { name: string; version: string; architecture: string }[]; compressedSize: number; uncompressedSize: number }[] }
+
+/** Per-layer sizes of a docker-archive: plain tar bytes, and gzip -6 -n bytes (layers already gzipped count as they are). */
+function dockerArchiveSizes(archive: string): { compressed: number; unpacked: number } {
+  const manifest = JSON.parse(execFileSync('tar', ['-xOf', archive, 'manifest.json'], { encoding: 'utf8' })) as { Layers: string[] }[];
+  let compressed = 0;
+  let unpacked = 0;
+  const bytes = (script: string, layer: string): number => Number(execFileSync('bash', ['-o', 'pipefail', '-c', script, 'sh', archive, layer], { encoding: 'utf8' }).trim());
+  for (const layer of manifest[0]!.Layers) {
+    const gzipped = execFileSync('bash', ['-c', 'tar -xOf "$1" "$2" | head -c 2 | od -An -tx1', 'sh', archive, layer], { encoding: 'utf8' }).trim() === '1f 8b';
+    if (gzipped) {
+      compressed += bytes('tar -xOf "$1" "$2" | wc -c', layer);
+      unpacked += bytes('tar -xOf "$1" "$2" | gzip -dc | wc -c', layer);
+    } else {
+      unpacked += bytes('tar -xOf "$1" "$2" | wc -c', layer);
+      compressed += bytes('tar -xOf "$1" "$2" | gzip -6 -n | wc -c', layer);
+    }
+  }
+  return { compressed, unpacked };
+}
+
+/** Debian packages distill's own cataloger finds in a docker-archive. */
+async function debCount(archive: string): Promise<number> {
+  const { catalogSource } = await import('../src/catalog/catalog-source.js');
+  return (await catalogSource(`docker-archive:${archive}`)).packages.filter((p) => p.type === 'deb').length;
+}
+
+/**
+ * mmdebstrap --variant=extract of exactly `packages` (name=version): apt downloads and dpkg -x extracts them, no maintainer
+ * scripts, like distill. apt would add the dependencies distill leaves out on purpose (debconf, iproute2, …), so those
+ * are stubbed as installed in the chroot's dpkg status (found by a discovery run), and the set actually fetched is checked.
+ */
+function mmdebstrapPeer(packages: { name: string; version: string }[], work: string): { args: string[]; stubs: string[] } {
+  const dir = join(cache, 'mmdebstrap');
+  const lists = join(dir, 'lists');
+  const archives = join(dir, 'archives');
+  mkdirSync(lists, { recursive: true });
+  const sourcesFile = ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list'].find((f) => existsSync(f) && statSync(f).size > 0);
+  if (sourcesFile === undefined) throw new Error('bench build: no host apt sources for mmdebstrap');
+  const include = packages.map((p) => `${p.name}=${p.version}`).join(',');
+  const stubFile = join(work, 'stub-status');
+  const fetchedList = join(work, 'fetched');
+  const base = (extra: string[]): string[] => ['--quiet', '--variant=extract', `--include=${include}`,
+    '--setup-hook=mkdir -p "$1"/var/cache/apt/archives "$1"/var/lib/apt/lists "$1"/var/lib/dpkg',
+    `--setup-hook=cat ${stubFile} >> "$1"/var/lib/dpkg/status`,
+    `--setup-hook=sync-in ${lists} /var/lib/apt/lists/`,
+    ...extra, 'bookworm', join(work, 'mmdebstrap.tar'), sourcesFile];
+  const fetched = (): string[] => readFileSync(fetchedList, 'utf8').split('\n').filter((f) => f.endsWith('.deb')).map((f) => f.slice(0, f.indexOf('_'))).sort();
+  // A stub names what the package provides (so virtual dependencies such as awk are met) at an epoch apt can never
+  // reach, so apt neither installs nor "upgrades" it.
+  const stanza = (deb: string): string => {
+    const fields = execFileSync('dpkg-deb', ['-f', deb, 'Package', 'Version', 'Architecture', 'Multi-Arch', 'Provides'], { encoding: 'utf8' });
+    return `${fields.replace(/^Version: (.*)$/m, 'Version: 99999:$1').trimEnd()}\nStatus: install ok installed\n\n`;
+  };
+  // Discovery (and warming the lists): an empty archive dir, so what apt fetched is exactly what it chose.
+  writeFileSync(stubFile, '');
+  const warm = ['--extract-hook=ls "$1"/var/cache/apt/archives > ' + fetchedList, `--extract-hook=sync-out /var/lib/apt/lists ${lists}`];
+  const discovery = join(work, 'discovery');
+  mkdirSync(discovery);
+  execFileSync('mmdebstrap', base([...warm, `--extract-hook=sync-out /var/cache/apt/archives ${discovery}`]), { stdio: ['ignore', 'ignore', 'inherit'] });
+  const wanted = new Set(packages.map((p) => p.name));
+  const extraFiles = readFileSync(fetchedList, 'utf8').split('\n').filter((f) => f.endsWith('.deb') && !wanted.has(f.slice(0, f.indexOf('_'))));
+  writeFileSync(stubFile, extraFiles.map((f) => stanza(join(discovery, f))).join(''));
+  // Second warm run with the stubs: it must fetch exactly distill's set; its debs become the peer's warm cache.
+  rmSync(archives, { recursive: true, force: true });
+  mkdirSync(archives, { recursive: true });
+  execFileSync('mmdebstrap', base([...warm, `--extract-hook=sync-out /var/cache/apt/archives ${archives}`]), { stdio: ['ignore', 'ignore', 'inherit'] });
+  const got = fetched();
+  if (got.join(' ') !== [...wanted].sort().join(' ')) throw new Error(`bench build: mmdebstrap fetched ${got.join(' ')} instead of ${[...wanted].sort().join(' ')}`);
+  return { args: base([`--setup-hook=sync-in ${archives} /var/cache/apt/archives/`]), stubs: extraFiles.map((f) => f.slice(0, f.indexOf('_'))) };
+}
+
+async function buildSuite(): Promise<Row[]> {
+  const cli = join(root, 'dist', 'cli', 'main.js');
+  const debCache = join(cache, 'build-debs');
+  const work = mkdtempSync(join(tmpdir(), 'bench-build-'));
+  const build = (image: string, out: string): BuiltJson => JSON.parse(execFileSync(process.execPath, [cli, 'build', join(root, 'images', `${image}.yaml`), '-o', `docker-archive:${out}`, '--arch', 'amd64', '--cache', debCache, '-q', '--format', 'json'], { encoding: 'utf8', maxBuffer: 1 << 26 })) as BuiltJson;
+  try {
+    // Warm-cache build time: the first build fills the cache (indices and .debs), then the median of the runs.
+    const nginxOut = join(work, 'nginx.tar');
+    const nginx = build('nginx', nginxOut).archs[0]!;
+    const distill: Measurement[] = [];
+    for (let run = 0; run < runs; run++) distill.push(measure(process.execPath, [cli, 'build', join(root, 'images', 'nginx.yaml'), '-o', `docker-archive:${nginxOut}`, '--arch', 'amd64', '--cache', debCache, '-q', '--format', 'json']));
+    const peerSetup = mmdebstrapPeer(nginx.packages, work);
+    const peer: Measurement[] = [];
+    for (let run = 0; run < runs; run++) peer.push(measure('mmdebstrap', peerSetup.args));
+    const d = { seconds: median(distill.map((m) => m.seconds)), peakMiB: Math.max(...distill.map((m) => m.peakMiB)) };
+    const p = { seconds: median(peer.map((m) => m.seconds)), peakMiB: Math.max(...peer.map((m) => m.peakMiB)) };
+    figures.push({ suite: 'build', what: 'nginx warm build vs mmdebstrap --variant=extract', value: `${d.seconds.toFixed(2)} s vs ${p.seconds.toFixed(2)} s, ratio ${(d.seconds / p.seconds).toFixed(2)}`, note: `goal <= 0.25; same ${nginx.packages.length} packages; apt's extra dependencies stubbed as installed: ${peerSetup.stubs.join(' ') || 'none'}` });
+    const rows: Row[] = [{ suite: 'build', image: `nginx (${nginx.packages.length} pkgs)`, sizeMiB: nginx.compressedSize / 1_048_576, distill: d, peer: p, peerName: 'mmdebstrap', ratio: d.seconds / p.seconds }];
+
+    // Every catalog image against its stock equivalent (recipe.replaces.stock), in the same run.
+    const { loadRecipe } = await import('../src/build/recipe/recipe.js');
+    const mib = (n: number): string => (n / 1_048_576).toFixed(1);
+    const table: string[][] = [['image', 'stock', 'distill MiB gz', 'stock MiB gz', 'ratio', 'distill MiB', 'stock MiB', 'ratio', 'distill pkgs', 'stock pkgs', 'ratio']];
+    for (const image of ['static', 'base', 'nginx', 'python', 'node', 'redis']) {
+      const preset = loadRecipe(join(root, 'images', `${image}.yaml`)).replaces?.stock ?? 'debian';
+      const out = join(work, `${image}.tar`);
+      const ours = image === 'nginx' ? nginx : build(image, out).archs[0]!;
+      const stock = stockImage(preset);
+      const sizes = dockerArchiveSizes(stock);
+      const oursCount = await debCount(image === 'nginx' ? nginxOut : out);
+      const stockCount = await debCount(stock);
+      const cells = [image, preset, mib(ours.compressedSize), mib(sizes.compressed), (ours.compressedSize / sizes.compressed).toFixed(3), mib(ours.uncompressedSize), mib(sizes.unpacked), (ours.uncompressedSize / sizes.unpacked).toFixed(3), String(oursCount), String(stockCount), (oursCount / stockCount).toFixed(3)];
+      table.push(cells);
+      figures.push({ suite: 'build', what: `${image} vs stock ${preset}`, value: `${cells[2]} vs ${cells[3]} MiB gzip (${cells[4]}), ${cells[5]} vs ${cells[6]} MiB unpacked (${cells[7]}), ${cells[8]} vs ${cells[9]} packages (${cells[10]})`, note: image === 'nginx' ? 'goals: < 0.25 of stock bytes, < 30 packages' : `resolved ${ours.packages.length} packages` });
+    }
+    const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+    for (const cells of table) console.log(cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
+    console.log('stock gz = gzip -6 -n of each stock layer (stock-image writes them uncompressed); package counts by distill\'s dpkg cataloger on both images\n');
+    return rows;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const suites: Record<string, () => Row[] | Promise<Row[]>> = { sbom: sbomSuite, scan: scanSuite, build: buildSuite };
 const wanted = process.argv.slice(2).filter((arg) => arg !== '--');
 const selected = wanted.length > 0 ? wanted : Object.keys(suites);
 const rows: Row[] = [];
