@@ -62,6 +62,75 @@ function decodeProvides(s: string): Provide[] {
   });
 }
 
+/**
+ * A record read back from the cache. The relation lists are decoded on first use: a build reads them for a
+ * handful of packages out of tens of thousands, and decoding them all is most of the load time and garbage.
+ * `toJSON` gives the parser's plain record (same keys, same order).
+ */
+class CachedRecord implements PackageRecord {
+  readonly package: string;
+  readonly version: string;
+  readonly architecture: string;
+  declare readonly source?: string;
+  declare readonly sourceVersion?: string;
+  readonly multiArch: PackageRecord['multiArch'];
+  readonly essential: boolean;
+  declare readonly priority?: string;
+  declare readonly section?: string;
+  readonly filename: string;
+  readonly size: number;
+  readonly sha256: string;
+  declare readonly installedSize?: number;
+  readonly raw: string;
+  #t: Tuple;
+  #depends: Relation[][] | undefined;
+  #preDepends: Relation[][] | undefined;
+  #recommends: Relation[][] | undefined;
+  #conflicts: Relation[] | undefined;
+  #breaks: Relation[] | undefined;
+  #provides: Provide[] | undefined;
+
+  constructor(t: Tuple, raw: string) {
+    this.package = t[0];
+    this.version = t[1];
+    this.architecture = t[2];
+    this.multiArch = t[11];
+    this.essential = t[12] === 1;
+    this.filename = t[15];
+    this.size = t[16];
+    this.sha256 = t[17];
+    this.raw = raw;
+    this.#t = t;
+    const self = this as { source?: string; sourceVersion?: string; priority?: string; section?: string; installedSize?: number };
+    if (t[3] !== null) self.source = t[3];
+    if (t[4] !== null) self.sourceVersion = t[4];
+    if (t[13] !== null) self.priority = t[13];
+    if (t[14] !== null) self.section = t[14];
+    if (t[18] !== null) self.installedSize = t[18];
+  }
+
+  get depends(): Relation[][] { return (this.#depends ??= decodeGroups(this.#t[5])); }
+  get preDepends(): Relation[][] { return (this.#preDepends ??= decodeGroups(this.#t[6])); }
+  get recommends(): Relation[][] { return (this.#recommends ??= decodeGroups(this.#t[7])); }
+  get conflicts(): Relation[] { return (this.#conflicts ??= decodeFlat(this.#t[8])); }
+  get breaks(): Relation[] { return (this.#breaks ??= decodeFlat(this.#t[9])); }
+  get provides(): Provide[] { return (this.#provides ??= decodeProvides(this.#t[10])); }
+
+  toJSON(): PackageRecord {
+    const r: PackageRecord = {
+      package: this.package, version: this.version, architecture: this.architecture,
+      depends: this.depends, preDepends: this.preDepends, recommends: this.recommends, conflicts: this.conflicts, breaks: this.breaks, provides: this.provides,
+      multiArch: this.multiArch, essential: this.essential, filename: this.filename, size: this.size, sha256: this.sha256, raw: this.raw,
+    };
+    if (this.source !== undefined) r.source = this.source;
+    if (this.sourceVersion !== undefined) r.sourceVersion = this.sourceVersion;
+    if (this.priority !== undefined) r.priority = this.priority;
+    if (this.section !== undefined) r.section = this.section;
+    if (this.installedSize !== undefined) r.installedSize = this.installedSize;
+    return r;
+  }
+}
+
 /** Encodes a parse of the Packages.xz whose SHA256 is `xzSha256`. */
 export function encodeParsedPackages(parsed: ParsedPackages, xzSha256: string): Buffer {
   const tuples: Tuple[] = parsed.records.map((r) => [
@@ -102,21 +171,8 @@ export function decodeParsedPackages(data: Buffer, xzSha256: string, subject: st
     let at = 0;
     for (let i = 0; i < tuples.length; i++) {
       const t = tuples[i]!;
-      const record: PackageRecord = {
-        package: t[0], version: t[1], architecture: t[2],
-        depends: decodeGroups(t[5]), preDepends: decodeGroups(t[6]), recommends: decodeGroups(t[7]), conflicts: decodeFlat(t[8]), breaks: decodeFlat(t[9]), provides: decodeProvides(t[10]),
-        multiArch: t[11], essential: t[12] === 1,
-        filename: t[15], size: t[16], sha256: t[17],
-        raw: rawText.slice(at, at + t[19]),
-      };
+      records[i] = new CachedRecord(t, rawText.slice(at, at + t[19]));
       at += t[19] + 1;
-      // Same key order as the parser's records, so the two are indistinguishable.
-      if (t[3] !== null) record.source = t[3];
-      if (t[4] !== null) record.sourceVersion = t[4];
-      if (t[13] !== null) record.priority = t[13];
-      if (t[14] !== null) record.section = t[14];
-      if (t[18] !== null) record.installedSize = t[18];
-      records[i] = record;
     }
     if (at !== rawText.length + 1 && !(tuples.length === 0 && rawText.length === 0)) return undefined;
     return { records, issues: header.issues.map((i) => ({ code: i.code, message: i.message, path: subject, source: 'apt' })) };
