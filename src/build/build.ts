@@ -361,7 +361,7 @@ const gunzipAsync = promisify(gunzip);
  * (`<diffId hex>.layer.gz`). A cached blob is used only when it decompresses to exactly this tar, so the layer
  * content never depends on the cache; anything else (damaged, truncated, foreign) is recompressed and rewritten.
  */
-async function buildLayerCached(tree: FileTree, options: LayerOptions, cacheDir: string): Promise<BuiltLayer> {
+export async function buildLayerCached(tree: FileTree, options: LayerOptions, cacheDir: string): Promise<BuiltLayer> {
   const tar = Buffer.concat([...tarChunks(treeEntries(tree), { mtime: options.mtime })]);
   const diffHex = createHash('sha256').update(tar).digest('hex');
   const path = cachePath(cacheDir, diffHex, '.layer.gz');

@@ -1,0 +1,48 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { buildLayerCached } from './build.js';
+import { buildLayer, type FileTree } from './layer.js';
+
+function tree(text: string): FileTree {
+  const t: FileTree = new Map();
+  t.set('/etc', { type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: 100 });
+  t.set('/etc/motd', { type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 200, content: Buffer.from(text.repeat(5000)) });
+  t.set('/etc/link', { type: 'symlink', mode: 0o777, uid: 0, gid: 0, linkTarget: 'motd' });
+  return t;
+}
+
+describe('layer blob cache', () => {
+  it('gives buildLayer\'s exact bytes cold, warm, and after the entry is damaged or replaced', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'distill-layer-cache-'));
+    try {
+      const options = { mtime: 150, comment: 'c', createdBy: 'b' };
+      const expected = await buildLayer(tree('hello\n'), options);
+      const cold = await buildLayerCached(tree('hello\n'), options, cacheDir);
+      const [name] = readdirSync(join(cacheDir, 'sha256'));
+      expect(name).toBe(`${expected.diffId.slice(7)}.layer.gz`);
+      const entry = join(cacheDir, 'sha256', name!);
+      const warm = await buildLayerCached(tree('hello\n'), options, cacheDir);
+      for (const l of [cold, warm]) {
+        expect([l.diffId, l.digest, l.size, l.comment, l.createdBy]).toEqual([expected.diffId, expected.digest, expected.size, 'c', 'b']);
+        expect(l.blob.equals(expected.blob)).toBe(true);
+        expect(l.tar.equals(expected.tar)).toBe(true);
+      }
+      // Damaged (one flipped byte), truncated, another layer's blob, a gzip bomb: each is ignored and rewritten.
+      const other = (await buildLayer(tree('other\n'), options)).blob;
+      const flipped = Buffer.from(expected.blob);
+      flipped[flipped.length >> 1] = flipped[flipped.length >> 1]! ^ 0xff;
+      for (const bad of [flipped, expected.blob.subarray(0, 40), other, gzipSync(Buffer.alloc(64 << 20)), Buffer.from('not gzip')]) {
+        writeFileSync(entry, bad);
+        const again = await buildLayerCached(tree('hello\n'), options, cacheDir);
+        expect(again.digest).toBe(expected.digest);
+        expect(again.blob.equals(expected.blob)).toBe(true);
+        expect(readFileSync(entry).equals(expected.blob)).toBe(true);
+      }
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+});
