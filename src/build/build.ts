@@ -186,9 +186,13 @@ export function repositoriesFor(recipe: Recipe, options: Pick<BuildOptions, 'hos
   return repos;
 }
 
+const FIELD_PATTERNS = new Map<string, RegExp>();
+
 /** Only the fields the resolver parses lazily, taken from the verbatim paragraph. */
 function rawField(raw: string, name: string): string | undefined {
-  const re = new RegExp(`^${name}:[ \\t]*(.*(?:\\n[ \\t].*)*)`, 'mi');
+  // Called three times per package of the whole index: compile each pattern once.
+  let re = FIELD_PATTERNS.get(name);
+  if (re === undefined) FIELD_PATTERNS.set(name, (re = new RegExp(`^${name}:[ \\t]*(.*(?:\\n[ \\t].*)*)`, 'mi')));
   const m = re.exec(raw);
   return m === null ? undefined : m[1]!.replace(/\n[ \t]+/g, ' ').trim();
 }
