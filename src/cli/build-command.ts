@@ -4,7 +4,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { DistillError } from '../errors.js';
-import { buildImage, catalogImages, lockImage, type BuildOptions, type BuildProgress, type BuildResult, type CatalogEntry } from '../build/index.js';
+import type { BuildOptions, BuildProgress, BuildResult, CatalogEntry } from '../build/index.js';
+
+/** The builder (openpgp, xz, …) loads only when a build command runs: other commands start faster. */
+const builder = () => import('../build/index.js');
 import type { SourcesText } from '../build/apt/sources.js';
 import { EXIT } from './exit-codes.js';
 import { writeOutput } from './output.js';
@@ -140,7 +143,7 @@ export function registerBuildCommand(program: Command): void {
       options.tag = opts.tag as string;
       if (opts.locked === true) options.locked = true;
       if (opts.explain === true) options.explain = true;
-      const result = await buildImage(recipe, options);
+      const result = await (await builder()).buildImage(recipe, options);
       if (opts.format === 'json') {
         const json = { recipe: result.recipe.name, digest: result.digest, manifestDigests: result.manifestDigests, output: result.output, archs: result.archs.map((a) => ({ arch: a.arch, manifestDigest: a.image.manifestDigest, packages: a.packages, baseLayer: a.baseLayer, appLayer: a.appLayer, compressedSize: a.compressedSize, uncompressedSize: a.uncompressedSize, explain: a.explain })) };
         await writeOutput(`${JSON.stringify(json, null, 2)}\n`, undefined);
@@ -158,7 +161,7 @@ export function registerBuildCommand(program: Command): void {
     .option('--keyring <path>', 'OpenPGP keyring for repositories without Signed-By')
     .option('-q, --quiet', 'no progress on stderr')
     .action(async (recipe: string, opts: Record<string, unknown>) => {
-      const { lock, path } = await lockImage(recipe, commonOptions(opts));
+      const { lock, path } = await (await builder()).lockImage(recipe, commonOptions(opts));
       const counts = Object.entries(lock.archs).map(([a, l]) => `${a} ${l.length}`).join(', ');
       await writeOutput(`wrote ${path} (${counts} packages)\n`, undefined);
     });
@@ -170,7 +173,7 @@ export function registerBuildCommand(program: Command): void {
     .option('--built <dir>', 'directory with build outputs (their .build.json summaries give sizes)')
     .option('--format <format>', 'text or json', 'text')
     .action(async (opts: { dir: string; built?: string; format: string }) => {
-      const entries = await catalogImages(opts.dir, opts.built);
+      const entries = await (await builder()).catalogImages(opts.dir, opts.built);
       await writeOutput(opts.format === 'json' ? `${JSON.stringify(entries, null, 2)}\n` : renderCatalog(entries), undefined);
     });
 }

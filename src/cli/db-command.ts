@@ -4,8 +4,11 @@ import { Command, Option } from 'commander';
 import { DistillError } from '../errors.js';
 import { resolveFeedUrls, FEED_URL_ENV, NVD_API_KEY_ENV, OSV_ECOSYSTEMS, type FeedUrls } from '../feeds/sources.js';
 import { defaultVulnDbPath } from '../storage/vuln-db-location.js';
-import { vulnDbStatus, type VulnDbStatus } from '../storage/vuln-db-lifecycle.js';
-import { importPaths, updateFromNetwork, type ImportPathsResult, type UpdateEvent } from '../storage/vuln-db-update.js';
+import type { VulnDbStatus } from '../storage/vuln-db-lifecycle.js';
+import type { ImportPathsResult, UpdateEvent } from '../storage/vuln-db-update.js';
+
+/** Feed parsers and downloaders load only when a db command runs. */
+const updater = () => import('../storage/vuln-db-update.js');
 import type { FeedName } from '../vuln/vulnerability.js';
 import { EXIT } from './exit-codes.js';
 import { writeOutput } from './output.js';
@@ -83,7 +86,7 @@ leaves the previous database untouched.`,
       const unknown = feeds?.filter((feed) => !FEEDS.includes(feed));
       if (unknown && unknown.length > 0) throw new DistillError('USAGE', `unknown feed(s): ${unknown.join(', ')}`, { hint: `feeds are ${FEEDS.join(', ')}` });
       const urls: FeedUrls = resolveFeedUrls({}, process.env);
-      const result = await updateFromNetwork(dbPathFrom(flags.db), {
+      const result = await (await updater()).updateFromNetwork(dbPathFrom(flags.db), {
         now: new Date(),
         owner: `${process.pid}@${hostname()}`,
         urls,
@@ -106,7 +109,7 @@ leaves the previous database untouched.`,
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', '\nReads Debian tracker JSON, OSV all.zip / JSON / YAML, Alpine secdb JSON, NVD CVE API 2.0 pages,\nFIRST EPSS CSV(.gz) and CISA KEV JSON. See docs/db.md.')
     .action(async (paths: string[], flags: { db?: string; format: string; quiet?: boolean }) => {
-      const result = await importPaths(dbPathFrom(flags.db), paths, { now: new Date(), owner: `${process.pid}@${hostname()}`, onEvent: eventPrinter(flags.quiet) });
+      const result = await (await updater()).importPaths(dbPathFrom(flags.db), paths, { now: new Date(), owner: `${process.pid}@${hostname()}`, onEvent: eventPrinter(flags.quiet) });
       if (!flags.quiet && process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
       await writeOutput(flags.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : summary(result), undefined);
     });
@@ -117,6 +120,7 @@ leaves the previous database untouched.`,
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--fail-stale', `exit ${EXIT.gate} when a feed is stale or missing (for CI)`)
     .action(async (flags: { db?: string; format: string; failStale?: boolean }) => {
+      const { vulnDbStatus } = await import('../storage/vuln-db-lifecycle.js');
       const status = vulnDbStatus(dbPathFrom(flags.db), new Date());
       await writeOutput(flags.format === 'json' ? `${JSON.stringify(status, null, 2)}\n` : statusTable(status), undefined);
       if (status.stale && flags.format === 'table') process.stderr.write('distill: the vulnerability data is stale\n  hint: run `distill db update` (or `distill db import DIR` offline)\n');
