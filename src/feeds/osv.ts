@@ -1,5 +1,6 @@
 /** @module feeds/osv — OSV records (JSON, the PyPA YAML encoding, directories, per-ecosystem all.zip) → affected rules and vulnerability records. */
 import { createHash } from 'node:crypto';
+import { DEBIAN_RELEASE_CODENAMES } from '../debian/releases.js';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -47,17 +48,7 @@ export interface OsvImportOptions extends FeedImportOptions {
 }
 
 /** OSV `Debian:<release number>` → the codename distill keys Debian data by. */
-export const DEBIAN_RELEASE_CODENAMES: Readonly<Record<string, string>> = {
-  '7': 'wheezy',
-  '8': 'jessie',
-  '9': 'stretch',
-  '10': 'buster',
-  '11': 'bullseye',
-  '12': 'bookworm',
-  '13': 'trixie',
-  '14': 'forky',
-  '15': 'duke',
-};
+export { DEBIAN_RELEASE_CODENAMES };
 
 /** PEP 503 normalised project name. */
 export function normalizePypiName(name: string): string {

@@ -1,20 +1,12 @@
 /** @module match/matchers/debian — Debian packages against the security tracker: by source package and release, comparing the source version. */
 import type { DebPackage, LinuxRelease, Package } from '../../sbom/package.js';
+import { DEBIAN_RELEASE_CODENAMES } from '../../debian/releases.js';
 import { rangeAffects, schemeFor } from '../../versions/index.js';
 import type { AffectedRecord, FixState, Namespace } from '../../vuln/vulnerability.js';
 import type { Finding, Suppression } from '../finding.js';
 import type { MatchContext, Matcher } from '../matcher.js';
 import { buildFinding, withRecords } from './common.js';
 
-/** Release codenames by major version, for os-release files without VERSION_CODENAME (old or trimmed images). */
-const CODENAMES: Readonly<Record<string, string>> = {
-  '9': 'stretch',
-  '10': 'buster',
-  '11': 'bullseye',
-  '12': 'bookworm',
-  '13': 'trixie',
-  '14': 'forky',
-};
 
 /** `bookworm` from os-release; else from VERSION_ID (`12`) or /etc/debian_version (`12.8`, `trixie/sid`). */
 export function debianCodename(distro: LinuxRelease | undefined): string | undefined {
@@ -23,7 +15,7 @@ export function debianCodename(distro: LinuxRelease | undefined): string | undef
   for (const version of [distro.versionId, distro.precise]) {
     if (version === undefined) continue;
     const major = /^(\d+)(?:\.|$)/.exec(version)?.[1];
-    if (major !== undefined && CODENAMES[major] !== undefined) return CODENAMES[major];
+    if (major !== undefined && DEBIAN_RELEASE_CODENAMES[major] !== undefined) return DEBIAN_RELEASE_CODENAMES[major];
     // Testing and unstable images carry `trixie/sid` in debian_version and no VERSION_ID.
     const named = /^([a-z]+)\/sid$/.exec(version)?.[1];
     if (named !== undefined) return named;
