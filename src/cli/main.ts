@@ -5,6 +5,7 @@ import { isDistillError } from '../errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { hintFor } from './hints.js';
 import { registerBuildCommand } from './build-command.js';
+import { registerCompareCommand } from './compare-command.js';
 import { registerDbCommand } from './db-command.js';
 import { registerSbomCommand } from './sbom-command.js';
 import { registerScanCommand } from './scan-command.js';
@@ -33,6 +34,7 @@ registerSbomCommand(program);
 registerScanCommand(program);
 registerDbCommand(program);
 registerBuildCommand(program);
+registerCompareCommand(program);
 
 try {
   await program.parseAsync(process.argv);

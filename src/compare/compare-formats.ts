@@ -1,0 +1,111 @@
+/** @module compare/compare-formats — a Comparison as an aligned table, stable JSON, or GitHub Markdown. */
+import type { Comparison, ImageSide } from './compare-images.js';
+
+export const COMPARE_FORMATS = ['table', 'json', 'markdown'] as const;
+export type CompareFormat = (typeof COMPARE_FORMATS)[number];
+
+type Row = [label: string, a: string, b: string, change: string];
+
+function bytes(n: number | undefined): string {
+  if (n === undefined) return '-';
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function percent(value: number | null): string {
+  if (value === null) return '-';
+  return value >= 0 ? `-${value}%` : `+${-value}%`;
+}
+
+const yesNo = (v: boolean): string => (v ? 'yes' : 'no');
+
+function rows(c: Comparison): Row[] {
+  const { a, b, reduction: r } = c;
+  const sev = (s: 'critical' | 'high' | 'medium' | 'low' | 'unknown', side: ImageSide): string => String(side.cves.bySeverity[s]);
+  const count = (x: number, y: number, red: number | null = null): Row[number][] => [String(x), String(y), red === null ? (x === y ? '' : `${y - x > 0 ? '+' : ''}${y - x}`) : percent(red)];
+  return [
+    ['Packages', ...count(a.packages, b.packages, c.reduction.packages)] as Row,
+    ['CVEs', ...count(a.cves.total, b.cves.total, r.cves)] as Row,
+    ['  critical', sev('critical', a), sev('critical', b), percent(r.critical)],
+    ['  high', sev('high', a), sev('high', b), percent(r.high)],
+    ['  medium', sev('medium', a), sev('medium', b), ''],
+    ['  low', sev('low', a), sev('low', b), ''],
+    ['  unknown', sev('unknown', a), sev('unknown', b), ''],
+    ['In CISA KEV', ...count(a.cves.kev, b.cves.kev, r.kev)] as Row,
+    ['EPSS >= 0.1', ...count(a.cves.epssAtLeast0_1, b.cves.epssAtLeast0_1)] as Row,
+    ['Fixable', ...count(a.cves.fixable, b.cves.fixable, r.fixable)] as Row,
+    ['Compressed size', bytes(a.facts.compressedBytes), bytes(b.facts.compressedBytes), percent(r.compressedBytes)],
+    ['Uncompressed size', bytes(a.facts.uncompressedBytes), bytes(b.facts.uncompressedBytes), percent(r.uncompressedBytes)],
+    ['Layers', ...count(a.facts.layers, b.facts.layers)] as Row,
+    ['Shell', yesNo(a.facts.hasShell), yesNo(b.facts.hasShell), ''],
+    ['Package manager', yesNo(a.facts.hasPackageManager), yesNo(b.facts.hasPackageManager), ''],
+  ];
+}
+
+function reasonCounts(c: Comparison): string {
+  const removed = c.disappeared.filter((d) => d.reason === 'package-removed').length;
+  const newer = c.disappeared.filter((d) => d.reason === 'newer-version').length;
+  const suppressed = c.disappeared.filter((d) => d.reason === 'suppressed').length;
+  return `${c.disappeared.length} CVE(s) of A are gone from B: ${removed} with their package removed, ${newer} by a newer version${suppressed > 0 ? `, ${suppressed} suppressed in B` : ''}; ${c.appeared.length} new in B.`;
+}
+
+function disappearedLine(d: Comparison['disappeared'][number]): [string, string, string, string] {
+  const packages = d.packages.map((p) => (p.versionB === undefined ? `${p.name} ${p.versionA}` : `${p.name} ${p.versionA} -> ${p.versionB}`)).join('; ');
+  return [d.id, d.severity + (d.kev ? ' (KEV)' : ''), d.reason, packages];
+}
+
+function table(c: Comparison): string {
+  const header: Row = ['', 'A', 'B', 'Change'];
+  const body = rows(c);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...[header, ...body].map((r) => r[i]!.length)));
+  const line = (r: readonly string[]): string => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+  const out = [`A: ${c.a.reference}`, `B: ${c.b.reference}`, '', line(header), ...body.map(line), '', reasonCounts(c)];
+  if (c.disappeared.length > 0) {
+    const list = c.disappeared.map(disappearedLine);
+    const w = [0, 1, 2].map((i) => Math.max(...list.map((r) => r[i]!.length)));
+    out.push('', ...list.map((r) => `  ${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2].padEnd(w[2]!)}  ${r[3]}`));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function cell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function markdown(c: Comparison): string {
+  const out = [
+    '## Image comparison',
+    '',
+    `- **A**: \`${cell(c.a.reference)}\``,
+    `- **B**: \`${cell(c.b.reference)}\``,
+    '',
+    '| | A | B | Change |',
+    '|---|--:|--:|--:|',
+    ...rows(c).map((r) => `| ${cell(r[0].trim())} | ${cell(r[1])} | ${cell(r[2])} | ${cell(r[3])} |`),
+    '',
+    reasonCounts(c),
+  ];
+  if (c.disappeared.length > 0) {
+    out.push('', '| CVE | Severity | Why gone | Packages (A -> B) |', '|---|---|---|---|');
+    for (const d of c.disappeared) out.push(`| ${disappearedLine(d).map(cell).join(' | ')} |`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export function encodeComparison(comparison: Comparison, format: CompareFormat): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(comparison, null, 2)}\n`;
+    case 'markdown':
+      return markdown(comparison);
+    case 'table':
+      return table(comparison);
+  }
+}

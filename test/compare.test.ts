@@ -1,0 +1,168 @@
+/** @module test/compare — `distill compare`: stock nginx against distill's nginx, on a DB from real data, and on a store of real CVE ids with constructed fixed versions. */
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { changelogTracker } from '../bench/changelog-tracker.js';
+import { encodeComparison } from '../src/compare/compare-formats.js';
+import { compareScans, imageFacts, type Comparison, type ImageFacts } from '../src/compare/compare-images.js';
+import { importFeedFiles } from '../src/feeds/import-files.js';
+import { sbomFor, scanSbom, scanSource, type ScanOutcome } from '../src/report/scan-source.js';
+import type { Sbom } from '../src/sbom/package.js';
+import { openVulnDb } from '../src/storage/sqlite/vuln-db.js';
+import { findFeedFiles, importPaths } from '../src/storage/vuln-db-update.js';
+import { createMemoryStore } from '../src/vuln/memory-store.js';
+import { SEVERITIES } from '../src/vuln/severity.js';
+import { cachedBuild } from './helpers/build-helpers.js';
+import { sharedData, stockImage } from './helpers/oracles.js';
+
+const now = new Date('2026-12-01T00:00:00Z');
+const tool = { name: 'distill', version: 'test' };
+let dir: string;
+let stockRef: string;
+let minimalRef: string;
+let factsA: ImageFacts;
+let factsB: ImageFacts;
+let sbomA: Sbom;
+let sbomB: Sbom;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'compare-'));
+  stockRef = `docker-archive:${stockImage('nginx')}`;
+  minimalRef = `docker-archive:${(await cachedBuild('images/nginx.yaml')).archive}`;
+  [factsA, factsB] = [await imageFacts(stockRef), await imageFacts(minimalRef)];
+  [sbomA, sbomB] = [await sbomFor(stockRef, {}), await sbomFor(minimalRef, {})];
+}, 600_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Checks the JSON against its own rules: every vulnerability once per side, counts that add up, reasons that fit the SBOMs. */
+function checkShape(c: Comparison, a: Sbom, b: Sbom): void {
+  const parsed = JSON.parse(encodeComparison(c, 'json')) as Comparison;
+  expect(parsed).toEqual(c);
+  for (const [side, cves] of [[c.a, c.cvesA], [c.b, c.cvesB]] as const) {
+    const ids = cves.flatMap((v) => [v.id, ...v.aliases]);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(side.cves.total).toBe(cves.length);
+    expect(Object.keys(side.cves.bySeverity)).toEqual([...SEVERITIES].reverse());
+    expect(Object.values(side.cves.bySeverity).reduce((x, y) => x + y, 0)).toBe(cves.length);
+    expect(side.cves.kev).toBe(cves.filter((v) => v.kev).length);
+    expect(side.cves.fixable).toBe(cves.filter((v) => v.fixable).length);
+  }
+  const namesB = new Set(b.packages.map((p) => p.name));
+  const namesA = new Set(a.packages.map((p) => p.name));
+  for (const d of c.disappeared) {
+    expect(c.cvesB.some((v) => v.id === d.id)).toBe(false);
+    for (const p of d.packages) expect(namesA.has(p.name)).toBe(true);
+    if (d.reason === 'package-removed') for (const p of d.packages) expect(namesB.has(p.name)).toBe(false);
+    if (d.reason === 'newer-version') expect(d.packages.some((p) => namesB.has(p.name) && p.versionB !== undefined && p.versionB !== p.versionA)).toBe(true);
+  }
+  expect(c.disappeared.length + c.cvesA.filter((v) => c.cvesB.some((w) => w.id === v.id)).length).toBe(c.cvesA.length);
+}
+
+describe('compare: stock nginx vs distill nginx', () => {
+  it('measures the images from their layers and squashed filesystems', () => {
+    expect(factsA.hasShell).toBe(true);
+    expect(factsA.shellPaths).toContain('/bin/sh');
+    expect(factsA.hasPackageManager).toBe(true);
+    expect(factsA.packageManagerPaths).toEqual(expect.arrayContaining(['/usr/bin/dpkg', '/usr/bin/apt']));
+    expect(factsB.hasShell).toBe(false);
+    expect(factsB.hasPackageManager).toBe(false);
+    expect(factsB.uncompressedBytes!).toBeLessThan(factsA.uncompressedBytes!);
+    expect(factsB.layers).toBeGreaterThan(0);
+  });
+
+  it('on a DB imported from real KEV data and the changelog-derived tracker feed', async () => {
+    const feeds = join(dir, 'feeds');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(feeds);
+    copyFileSync(join(sharedData, 'cisa-kev', 'known_exploited_vulnerabilities.json'), join(feeds, 'known_exploited_vulnerabilities.json'));
+    const { tracker } = changelogTracker(join(sharedData, 'debian-bookworm-local-system', 'changelog.Debian.tar'));
+    writeFileSync(join(feeds, 'debian-tracker.json'), JSON.stringify(tracker));
+    const dbPath = join(dir, 'vuln.db');
+    await importPaths(dbPath, [feeds], { now });
+    const store = openVulnDb(dbPath, { readonly: true });
+    try {
+      const a = scanSbom(sbomA, { store, now, tool });
+      const b = scanSbom(sbomB, { store, now, tool });
+      const c = compareScans(a, b, { a: factsA, b: factsB });
+      expect(c.a.packages).toBe(118);
+      expect(c.b.packages).toBe(13);
+      expect(c.reduction.packages).toBeCloseTo(89, 0);
+      expect(c.reduction.uncompressedBytes!).toBeGreaterThan(0);
+      expect(c.a.facts.hasShell && !c.b.facts.hasShell).toBe(true);
+      expect(c.a.facts.hasPackageManager && !c.b.facts.hasPackageManager).toBe(true);
+      // Both images carry the current bookworm versions, and the changelogs only name CVEs those versions fix.
+      expect(c.b.cves.total).toBeLessThanOrEqual(c.a.cves.total);
+      checkShape(c, sbomA, sbomB);
+      const table = encodeComparison(c, 'table');
+      expect(table).toMatch(/^Packages\s+118\s+13\s+-89(\.\d)?%$/m);
+      expect(encodeComparison(c, 'markdown')).toMatch(/^\| Packages \| 118 \| 13 \| -89(\.\d)?% \|$/m);
+    } finally {
+      store.close();
+    }
+  }, 300_000);
+});
+
+describe('compare: real CVE ids with constructed fixed versions', () => {
+  // CONSTRUCTED: the CVE ids are real (changelog-cve-summary.derived.json names them for these source packages,
+  // CVE-2023-4911 is in the real KEV list), but the fixed versions are set just ABOVE what the images carry so
+  // that the images match; B's libc6 is bumped past the glibc fix to exercise `newer-version`.
+  const summary = () => JSON.parse(readFileSync(join(sharedData, 'debian-bookworm-local-system', 'changelog-cve-summary.derived.json'), 'utf8')) as Record<string, { since_list?: string[] }>;
+  const entry = (fixed: string, urgency: string) => ({ releases: { bookworm: { status: 'resolved', repositories: { bookworm: fixed }, fixed_version: fixed, urgency } } });
+
+  it('counts each CVE once per image and attributes every disappearance', async () => {
+    const ids = summary();
+    const has = (source: string, id: string) => expect(ids[source]?.since_list ?? []).toContain(id);
+    has('curl', 'CVE-2023-38545');
+    has('perl', 'CVE-2023-47038');
+    has('openssl', 'CVE-2023-2975');
+    has('glibc', 'CVE-2023-4911');
+    const feeds = join(dir, 'constructed');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(feeds);
+    writeFileSync(join(feeds, 'debian-tracker.json'), JSON.stringify({
+      curl: { 'CVE-2023-38545': entry('7.88.1-10+deb12u16', 'high') },
+      perl: { 'CVE-2023-47038': entry('5.36.0-7+deb12u5', 'medium') },
+      openssl: { 'CVE-2023-2975': entry('3.0.22-1~deb12u3', 'low') },
+      glibc: { 'CVE-2023-4911': entry('2.36-9+deb12u15', 'high') },
+    }));
+    copyFileSync(join(sharedData, 'cisa-kev', 'known_exploited_vulnerabilities.json'), join(feeds, 'kev.json'));
+    const store = createMemoryStore();
+    const { files } = await findFeedFiles([feeds]);
+    await importFeedFiles(files, store, { fetchedAt: now });
+
+    const bumped: Sbom = {
+      ...sbomB,
+      packages: sbomB.packages.map((p) => (p.type === 'deb' && p.sourceName === 'glibc' ? { ...p, version: '2.36-9+deb12u16', sourceVersion: '2.36-9+deb12u16' } : p)),
+    };
+    const a: ScanOutcome = scanSbom(sbomA, { store, now, tool });
+    const b: ScanOutcome = scanSbom(bumped, { store, now, tool });
+    // A has the openssl CVE on libssl3 and openssl, the glibc one on libc6 and libc-bin, curl's on curl and libcurl4.
+    const findingsA = a.report.findings.filter((f) => f.vulnId === 'CVE-2023-2975').map((f) => f.packageName).sort();
+    expect(findingsA).toEqual(['libssl3', 'openssl']);
+    const c = compareScans(a, b, { a: factsA, b: factsB });
+    checkShape(c, sbomA, bumped);
+    expect(c.cvesA.map((v) => v.id).sort()).toEqual(['CVE-2023-2975', 'CVE-2023-38545', 'CVE-2023-47038', 'CVE-2023-4911']);
+    expect(c.a.cves.total).toBe(4);
+    expect(c.a.cves.bySeverity.high).toBe(2);
+    expect(c.a.cves.kev).toBe(1);
+    expect(c.a.cves.fixable).toBe(4);
+    expect(c.cvesB.map((v) => v.id)).toEqual(['CVE-2023-2975']);
+    expect(c.b.cves.kev).toBe(0);
+    expect(c.reduction.cves).toBe(75);
+    expect(c.reduction.kev).toBe(100);
+    const reasons = Object.fromEntries(c.disappeared.map((d) => [d.id, d.reason]));
+    expect(reasons).toEqual({ 'CVE-2023-38545': 'package-removed', 'CVE-2023-47038': 'package-removed', 'CVE-2023-4911': 'newer-version' });
+    const glibc = c.disappeared.find((d) => d.id === 'CVE-2023-4911')!;
+    expect(glibc.kev).toBe(true);
+    expect(glibc.packages.find((p) => p.name === 'libc6')).toEqual({ name: 'libc6', versionA: '2.36-9+deb12u14', versionB: '2.36-9+deb12u16' });
+    expect(c.disappeared.find((d) => d.id === 'CVE-2023-38545')!.packages.map((p) => p.name)).toEqual(['curl', 'libcurl4']);
+    expect(encodeComparison(c, 'table')).toMatch(/CVE-2023-4911\s+high \(KEV\)\s+newer-version\s+.*libc6 2\.36-9\+deb12u14 -> 2\.36-9\+deb12u16/);
+  }, 120_000);
+
+  it('runs the whole scan path from references (scanSource), as the CLI does', async () => {
+    const store = createMemoryStore();
+    const a = await scanSource(stockRef, { store, now, tool });
+    expect(a.sbom.packages.length).toBe(118);
+  }, 120_000);
+});
