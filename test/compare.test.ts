@@ -1,4 +1,5 @@
 /** @module test/compare — `distill compare`: stock nginx against distill's nginx, on a DB from real data, and on a store of real CVE ids with constructed fixed versions. */
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,5 +165,25 @@ describe('compare: real CVE ids with constructed fixed versions', () => {
     const store = createMemoryStore();
     const a = await scanSource(stockRef, { store, now, tool });
     expect(a.sbom.packages.length).toBe(118);
+  }, 120_000);
+
+  it('the CLI writes the JSON comparison with -o (database from `distill db import`)', async () => {
+    const feeds = join(dir, 'cli-feeds');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(feeds);
+    // CONSTRUCTED as above: a real curl CVE id with a fixed version just above the stock image's curl.
+    writeFileSync(join(feeds, 'debian-tracker.json'), JSON.stringify({ curl: { 'CVE-2023-38545': entry('7.88.1-10+deb12u16', 'high') } }));
+    const dbPath = join(dir, 'cli.db');
+    await importPaths(dbPath, [feeds], { now });
+    const out = join(dir, 'comparison.json');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts'), 'compare', stockRef, minimalRef, '--db', dbPath, '--format', 'json', '-o', out], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '0' } });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const c = JSON.parse(readFileSync(out, 'utf8')) as Comparison;
+    expect(c.a.packages).toBe(118);
+    expect(c.b.packages).toBe(13);
+    expect(c.disappeared).toEqual([{ id: 'CVE-2023-38545', severity: 'high', kev: false, reason: 'package-removed', packages: [{ name: 'curl', versionA: '7.88.1-10+deb12u15' }, { name: 'libcurl4', versionA: '7.88.1-10+deb12u15' }] }]);
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts'), 'compare', stockRef, 'docker-archive:/nonexistent.tar', '--db', dbPath], { encoding: 'utf8' });
+    expect(bad.status).toBe(3);
   }, 120_000);
 });

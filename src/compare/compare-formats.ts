@@ -21,7 +21,8 @@ function bytes(n: number | undefined): string {
 
 function percent(value: number | null): string {
   if (value === null) return '-';
-  return value >= 0 ? `-${value}%` : `+${-value}%`;
+  if (value === 0) return '0%';
+  return value > 0 ? `-${value}%` : `+${-value}%`;
 }
 
 const yesNo = (v: boolean): string => (v ? 'yes' : 'no');
