@@ -158,6 +158,11 @@ describe('compare: real CVE ids with constructed fixed versions', () => {
     expect(glibc.kev).toBe(true);
     expect(glibc.packages.find((p) => p.name === 'libc6')).toEqual({ name: 'libc6', versionA: '2.36-9+deb12u14', versionB: '2.36-9+deb12u16' });
     expect(c.disappeared.find((d) => d.id === 'CVE-2023-38545')!.packages.map((p) => p.name)).toEqual(['curl', 'libcurl4']);
+    const page = encodeComparison(c, 'html');
+    expect(page).toMatch(/^<!DOCTYPE html>/);
+    expect(page).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+    expect((page.match(/<svg /g) ?? []).length).toBe(2);
+    expect(page).toContain('<td>CVE-2023-4911</td><td>high (KEV)</td><td>newer-version</td>');
     expect(encodeComparison(c, 'table')).toMatch(/CVE-2023-4911\s+high \(KEV\)\s+newer-version\s+.*libc6 2\.36-9\+deb12u14 -> 2\.36-9\+deb12u16/);
   }, 120_000);
 

@@ -1,7 +1,7 @@
-/** @module compare/compare-formats — a Comparison as an aligned table, stable JSON, or GitHub Markdown. */
+/** @module compare/compare-formats — a Comparison as an aligned table, stable JSON, GitHub Markdown, or self-contained HTML with inline SVG bars. */
 import type { Comparison, ImageSide } from './compare-images.js';
 
-export const COMPARE_FORMATS = ['table', 'json', 'markdown'] as const;
+export const COMPARE_FORMATS = ['table', 'json', 'markdown', 'html'] as const;
 export type CompareFormat = (typeof COMPARE_FORMATS)[number];
 
 type Row = [label: string, a: string, b: string, change: string];
@@ -100,12 +100,69 @@ function markdown(c: Comparison): string {
   return `${out.join('\n')}\n`;
 }
 
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** Paired horizontal bars (A above B) per metric, scaled to the larger of the two; no script, no external resources. */
+function barChart(title: string, metrics: readonly { label: string; a: number; b: number; text: (n: number) => string }[]): string {
+  const rowHeight = 44;
+  const width = 640;
+  const labelWidth = 150;
+  const barMax = width - labelWidth - 110;
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${width}" height="${metrics.length * rowHeight + 30}" viewBox="0 0 ${width} ${metrics.length * rowHeight + 30}"><title>${escapeHtml(title)}</title>`];
+  metrics.forEach((m, i) => {
+    const y = 24 + i * rowHeight;
+    const max = Math.max(m.a, m.b, 1);
+    const wa = Math.round((m.a / max) * barMax);
+    const wb = Math.round((m.b / max) * barMax);
+    parts.push(
+      `<text x="0" y="${y + 14}" font-size="13">${escapeHtml(m.label)}</text>`,
+      `<rect x="${labelWidth}" y="${y}" width="${wa}" height="16" fill="#c0392b"/><text x="${labelWidth + wa + 6}" y="${y + 13}" font-size="12">A ${escapeHtml(m.text(m.a))}</text>`,
+      `<rect x="${labelWidth}" y="${y + 19}" width="${wb}" height="16" fill="#27ae60"/><text x="${labelWidth + wb + 6}" y="${y + 32}" font-size="12">B ${escapeHtml(m.text(m.b))}</text>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+function html(c: Comparison): string {
+  const n = (x: number): string => String(x);
+  const sevs = (['critical', 'high', 'medium', 'low', 'unknown'] as const).map((s) => ({ label: s, a: c.a.cves.bySeverity[s], b: c.b.cves.bySeverity[s], text: n }));
+  const sizes = [
+    { label: 'packages', a: c.a.packages, b: c.b.packages, text: n },
+    ...(c.a.facts.uncompressedBytes !== undefined && c.b.facts.uncompressedBytes !== undefined ? [{ label: 'uncompressed size', a: c.a.facts.uncompressedBytes, b: c.b.facts.uncompressedBytes, text: bytes }] : []),
+    ...(c.a.facts.compressedBytes !== undefined && c.b.facts.compressedBytes !== undefined ? [{ label: 'compressed size', a: c.a.facts.compressedBytes, b: c.b.facts.compressedBytes, text: bytes }] : []),
+  ];
+  const tableRows = rows(c).map((r) => `<tr><th scope="row">${escapeHtml(r[0].trim())}</th><td>${escapeHtml(r[1])}</td><td>${escapeHtml(r[2])}</td><td>${escapeHtml(r[3])}</td></tr>`).join('\n');
+  const gone = c.disappeared.map((d) => `<tr>${disappearedLine(d).map((x) => `<td>${escapeHtml(x)}</td>`).join('')}</tr>`).join('\n');
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>distill compare</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}th[scope=row],td:first-child{text-align:left}code{font-size:.9em}</style>
+</head><body>
+<h1>Image comparison</h1>
+<p><strong>A</strong> <code>${escapeHtml(c.a.reference)}</code><br><strong>B</strong> <code>${escapeHtml(c.b.reference)}</code></p>
+<h2>CVEs by severity (each counted once per image)</h2>
+${barChart('CVEs by severity', sevs)}
+<h2>Packages and size</h2>
+${barChart('Packages and size', sizes)}
+<table><thead><tr><th></th><th>A</th><th>B</th><th>Change</th></tr></thead><tbody>
+${tableRows}
+</tbody></table>
+<p>${escapeHtml(reasonCounts(c))}</p>
+${c.disappeared.length > 0 ? `<table><thead><tr><th>CVE</th><th>Severity</th><th>Why gone</th><th>Packages (A -&gt; B)</th></tr></thead><tbody>\n${gone}\n</tbody></table>` : ''}
+</body></html>
+`;
+}
+
 export function encodeComparison(comparison: Comparison, format: CompareFormat): string {
   switch (format) {
     case 'json':
       return `${JSON.stringify(comparison, null, 2)}\n`;
     case 'markdown':
       return markdown(comparison);
+    case 'html':
+      return html(comparison);
     case 'table':
       return table(comparison);
   }
