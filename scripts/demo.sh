@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh: installs distill and runs the main job on the embedded defaults: build distill's minimal nginx
 # image from signed Debian packages, build its public-image equivalent (../shared/tools/stock-image), list
-# both images' packages and scan both. The side-by-side comparison and the plan arrive with `distill compare`
-# and `distill triage` (see the README's status table).
+# both images' packages, scan both and print the comparison. The remediation plan arrives with
+# `distill triage` (see the README's status table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-packages.sh
@@ -35,3 +35,6 @@ echo; echo "== scan: public-image equivalent (stock nginx) =="
 node dist/cli/main.js scan docker-archive:.cache/demo/stock-nginx.tar --db .cache/demo/vuln.db
 echo; echo "== scan: distill nginx =="
 node dist/cli/main.js scan docker-archive:.cache/demo/distill-nginx.tar --db .cache/demo/vuln.db
+
+echo; echo "== compare: stock nginx (A) vs distill nginx (B) =="
+node dist/cli/main.js compare docker-archive:.cache/demo/stock-nginx.tar docker-archive:.cache/demo/distill-nginx.tar --db .cache/demo/vuln.db
