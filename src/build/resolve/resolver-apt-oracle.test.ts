@@ -2,16 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { aptClosure, bookwormPackages } from '../../../test/fixtures/resolve/bookworm-index.js';
 import { hasCommand } from '../../../test/helpers/oracles.js';
+import { APT_ORACLE_PACKAGES } from '../../../test/fixtures/resolve/apt-oracle-packages.js';
 import { DEFAULT_EXCLUSIONS } from './exclusions.js';
 import { buildIndex, dependenciesOf } from './package-index.js';
 import { archAccepts, resolve } from './resolver.js';
 import { satisfiesVersion } from './relations.js';
 
-const PACKAGES = [
-  'nginx', 'python3', 'nodejs', 'redis-server', 'curl', 'ca-certificates', 'tzdata', 'openssl', 'libssl3', 'postgresql-15',
-  'git', 'bash', 'coreutils', 'busybox', 'python3-requests', 'libxml2', 'zlib1g', 'perl', 'gnupg', 'iproute2',
-  'openssh-client', 'libc6', 'python3-pip', 'ruby', 'procps', 'less', 'vim-tiny',
-];
+const PACKAGES = APT_ORACLE_PACKAGES;
 
 describe.skipIf(!hasCommand('apt-get'))('resolver vs apt-get -s install --no-install-recommends (empty status, same indices)', () => {
   const index = buildIndex(bookwormPackages(), 'amd64');
