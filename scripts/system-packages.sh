@@ -2,7 +2,7 @@
 # system-packages.sh: installs the Debian packages distill's tests and demo use as oracles and tools
 # (idempotent; skips apt-get when everything is present). Needs root, as on the CI machines.
 set -euo pipefail
-need=(time mmdebstrap podman skopeo umoci oci-image-tool golang-go dpkg-dev zstd zip unzip xz-utils gnupg rpm python3-packaging maven runc openssl apt-utils)
+need=(time mmdebstrap podman skopeo umoci oci-image-tool golang-go dpkg-dev zstd zip unzip xz-utils gnupg rpm python3-packaging maven runc openssl apt-utils docker-registry postgresql chromium)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -78,7 +78,41 @@ export type ErrorCode =
   /** A lockfile is malformed or has a field of the wrong type. */
   | 'LOCK_INVALID'
   /** A locked package is no longer in the index, or its hash changed. */
-  | 'LOCK_STALE';
+  | 'LOCK_STALE'
+  /** A Dockerfile given to `comply --dockerfile` cannot be parsed (the message names the line). */
+  | 'DOCKERFILE_INVALID'
+  /** A compliance framework name that distill does not know. */
+  | 'FRAMEWORK_UNKNOWN'
+  /** A registry refused the credentials (401/403 after the auth challenge was answered). */
+  | 'REGISTRY_AUTH_FAILED'
+  /** A registry answered with an unexpected status, or kept failing after retries (429/5xx, connection resets). */
+  | 'REGISTRY_ERROR'
+  /** The TLS connection to a registry failed verification (unknown CA, wrong host name) or plain HTTP was refused. */
+  | 'REGISTRY_TLS'
+  /** A manifest or index from a registry is larger than the accepted limit. */
+  | 'MANIFEST_TOO_LARGE'
+  /** A manifest asked for by digest is not in the registry. */
+  | 'MANIFEST_NOT_FOUND'
+  /** An attached artifact (SBOM, VEX, provenance) asked for is not attached to the image. */
+  | 'ARTIFACT_NOT_FOUND'
+  /** A signature does not verify against the key, or signs other content than the image. */
+  | 'SIGNATURE_INVALID'
+  /** The image has no signature to verify. */
+  | 'SIGNATURE_NOT_FOUND'
+  /** A key file is malformed, encrypted with a wrong password, or not the expected kind (ECDSA P-256). */
+  | 'KEY_INVALID'
+  /** A write to the API without a valid token. */
+  | 'UNAUTHORIZED'
+  /** An upload or request body over the size limit. */
+  | 'PAYLOAD_TOO_LARGE'
+  /** Too many requests from one client in the rate-limit window. */
+  | 'RATE_LIMITED'
+  /** DISTILL_DATABASE_URL (or --database) is not a usable sqlite path or postgres:// URL. */
+  | 'DATABASE_URL_INVALID'
+  /** The application database (SQLite or PostgreSQL) cannot be reached or opened. */
+  | 'STORE_UNAVAILABLE'
+  /** A queued build or scan job failed (the message carries the job's own error). */
+  | 'JOB_FAILED';
 
 export interface DistillErrorOptions {
   hint?: string;

@@ -12,13 +12,14 @@ export const EXIT = {
   input: 3,
   /** Reading or writing files failed (permissions, disk full). */
   io: 4,
-  /** A gate failed: `scan --fail-on` found a finding at or above the threshold; `db status --fail-stale`. */
+  /** A gate failed: `scan --fail-on` found a finding at or above the threshold; `db status --fail-stale`; `comply --fail-on`; `verify` (signature missing or invalid). */
   gate: 5,
 } as const;
 
 /** Maps a known error code to the exit code class it belongs to. */
 export function exitCodeFor(code: ErrorCode): number {
   if (code === 'USAGE' || code === 'FORMAT_UNKNOWN' || code === 'BAD_REFERENCE') return EXIT.usage;
-  if (code === 'IO' || code === 'DB_LOCKED') return EXIT.io;
+  if (code === 'IO' || code === 'DB_LOCKED' || code === 'STORE_UNAVAILABLE') return EXIT.io;
+  if (code === 'SIGNATURE_INVALID' || code === 'SIGNATURE_NOT_FOUND') return EXIT.gate;
   return EXIT.input;
 }

@@ -54,6 +54,23 @@ const HINTS: Record<ErrorCode, string> = {
   RESOLVE_UNKNOWN_PACKAGE: 'check the package name (apt-cache search NAME) and that the recipe lists the repository and component that carry it',
   LOCK_INVALID: 'the lockfile is damaged or hand-edited; regenerate it with `distill lock RECIPE`',
   LOCK_STALE: 'the repository no longer has the locked package (or its hash changed); run `distill lock RECIPE` to refresh the lock',
+  DOCKERFILE_INVALID: 'fix the Dockerfile at the line named in the message, or leave out --dockerfile to check the image alone',
+  FRAMEWORK_UNKNOWN: 'use one of the frameworks listed by `distill comply --help` (cis-docker-1.6, nist-800-190, nist-800-53)',
+  REGISTRY_AUTH_FAILED: 'check the credentials: `~/.docker/config.json` (or its credential helper), DISTILL_REGISTRY_USERNAME / DISTILL_REGISTRY_PASSWORD; the message never shows the secret',
+  REGISTRY_ERROR: 'the registry failed or kept refusing; try again later, or check the registry\'s logs for the status shown',
+  REGISTRY_TLS: 'pass the registry\'s CA with --ca-file (or DISTILL_REGISTRY_CA), or --insecure for plain HTTP on a loopback registry',
+  MANIFEST_TOO_LARGE: 'the registry sent a manifest far larger than any real one; check the reference points at an image',
+  MANIFEST_NOT_FOUND: 'check the digest and repository; list the tags with `skopeo list-tags docker://REGISTRY/REPO`',
+  ARTIFACT_NOT_FOUND: 'attach it first with `distill attach sbom|vex|provenance IMAGE FILE`',
+  SIGNATURE_INVALID: 'do not trust this image: the signature does not match this key or this image\'s digest (re-tagged or changed content)',
+  SIGNATURE_NOT_FOUND: 'sign the image with `distill sign IMAGE --key cosign.key`, or check the reference points at the signed image',
+  KEY_INVALID: 'generate a key pair with `distill sign --generate-key`, and check the password in DISTILL_KEY_PASSWORD (or COSIGN_PASSWORD)',
+  UNAUTHORIZED: 'send an API token: `Authorization: Bearer TOKEN` (create one with `distill serve --create-token NAME`)',
+  PAYLOAD_TOO_LARGE: 'the upload is over the server\'s limit; scan large images from the CLI, or raise the limit with --max-upload',
+  RATE_LIMITED: 'wait the number of seconds in Retry-After and try again',
+  DATABASE_URL_INVALID: 'set DISTILL_DATABASE_URL to postgres://USER@HOST:PORT/DB, or leave it unset for SQLite in the data dir',
+  STORE_UNAVAILABLE: 'check the database is running and reachable (DISTILL_DATABASE_URL), and that the data dir is writable',
+  JOB_FAILED: 'see the job\'s error in the message; the job is kept with its error and can be queued again',
 };
 
 export function hintFor(code: ErrorCode): string {
