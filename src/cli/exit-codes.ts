@@ -18,7 +18,7 @@ export const EXIT = {
 
 /** Maps a known error code to the exit code class it belongs to. */
 export function exitCodeFor(code: ErrorCode): number {
-  if (code === 'USAGE' || code === 'FORMAT_UNKNOWN' || code === 'BAD_REFERENCE') return EXIT.usage;
+  if (code === 'USAGE' || code === 'FORMAT_UNKNOWN' || code === 'BAD_REFERENCE' || code === 'FRAMEWORK_UNKNOWN' || code === 'DATABASE_URL_INVALID') return EXIT.usage;
   if (code === 'IO' || code === 'DB_LOCKED' || code === 'STORE_UNAVAILABLE') return EXIT.io;
   if (code === 'SIGNATURE_INVALID' || code === 'SIGNATURE_NOT_FOUND') return EXIT.gate;
   return EXIT.input;
