@@ -50,7 +50,11 @@ export interface BuildRecord {
   reason: string;
 }
 
-export type BuildInput = Omit<BuildRecord, 'id' | 'createdAt'> & { createdAt?: string };
+/**
+ * `key` (optional, additive) is an idempotency key: a second add with the same key writes nothing and returns the
+ * record the first one stored, so a retried job never writes a duplicate row (a unique constraint enforces it).
+ */
+export type BuildInput = Omit<BuildRecord, 'id' | 'createdAt'> & { createdAt?: string; key?: string };
 
 /** What a scan was of, relative to its image: the minimal image, the public image it replaces, or anything else. */
 export type ScanRole = 'minimal' | 'stock' | 'upload' | 'other';
@@ -81,7 +85,8 @@ export interface ScanRecord extends ScanHeader {
   sbom: Sbom;
 }
 
-export type ScanInput = Omit<ScanRecord, 'id' | 'createdAt' | 'summary' | 'packages'> & { createdAt?: string };
+/** `key`: idempotency key, as for BuildInput. */
+export type ScanInput = Omit<ScanRecord, 'id' | 'createdAt' | 'summary' | 'packages'> & { createdAt?: string; key?: string };
 
 /** One shown finding of a scan, flattened for filtering and sorting in SQL. */
 export interface FindingRow {
@@ -133,7 +138,8 @@ export interface EventRecord {
   details: Record<string, unknown>;
 }
 
-export type EventInput = Omit<EventRecord, 'id' | 'at'> & { at?: string };
+/** `key`: idempotency key, as for BuildInput. */
+export type EventInput = Omit<EventRecord, 'id' | 'at'> & { at?: string; key?: string };
 
 /** One point of the trend view: the counts of one scan. */
 export interface TrendPoint {
