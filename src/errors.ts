@@ -112,7 +112,9 @@ export type ErrorCode =
   /** The application database (SQLite or PostgreSQL) cannot be reached or opened. */
   | 'STORE_UNAVAILABLE'
   /** A queued build or scan job failed (the message carries the job's own error). */
-  | 'JOB_FAILED';
+  | 'JOB_FAILED'
+  /** An API resource (image, build, scan) that does not exist. */
+  | 'NOT_FOUND';
 
 export interface DistillErrorOptions {
   hint?: string;

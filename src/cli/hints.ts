@@ -71,6 +71,7 @@ const HINTS: Record<ErrorCode, string> = {
   DATABASE_URL_INVALID: 'set DISTILL_DATABASE_URL to postgres://USER@HOST:PORT/DB, or leave it unset for SQLite in the data dir',
   STORE_UNAVAILABLE: 'check the database is running and reachable (DISTILL_DATABASE_URL), and that the data dir is writable',
   JOB_FAILED: 'see the job\'s error in the message; the job is kept with its error and can be queued again',
+  NOT_FOUND: 'list what exists with GET /api/images or /api/scans (see /api/openapi.json)',
 };
 
 export function hintFor(code: ErrorCode): string {
