@@ -114,14 +114,17 @@ function sha256Hex(text: string): string {
 }
 
 function imageOf(row: Row): ImageRecord {
-  const record: ImageRecord = { name: str(row, 'name'), createdAt: str(row, 'created_at'), updatedAt: str(row, 'updated_at') };
   const recipe = optStr(row, 'recipe');
   const replaces = optStr(row, 'replaces');
   const description = optStr(row, 'description');
-  if (recipe !== undefined) record.recipe = recipe;
-  if (replaces !== undefined) record.replaces = replaces;
-  if (description !== undefined) record.description = description;
-  return record;
+  return {
+    name: str(row, 'name'),
+    ...(recipe !== undefined ? { recipe } : {}),
+    ...(replaces !== undefined ? { replaces } : {}),
+    ...(description !== undefined ? { description } : {}),
+    createdAt: str(row, 'created_at'),
+    updatedAt: str(row, 'updated_at'),
+  };
 }
 
 function buildOf(row: Row): BuildRecord {
