@@ -9,6 +9,7 @@ import { registerCompareCommand } from './compare-command.js';
 import { registerDbCommand } from './db-command.js';
 import { registerSbomCommand } from './sbom-command.js';
 import { registerScanCommand } from './scan-command.js';
+import { registerTriageCommand } from './triage-command.js';
 import { VERSION } from './version.js';
 
 // `distill … | head` closes the pipe early: that is the reader's choice, not an error.
@@ -35,6 +36,7 @@ registerScanCommand(program);
 registerDbCommand(program);
 registerBuildCommand(program);
 registerCompareCommand(program);
+registerTriageCommand(program);
 
 try {
   await program.parseAsync(process.argv);
