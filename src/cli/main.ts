@@ -6,6 +6,7 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 import { hintFor } from './hints.js';
 import { registerBuildCommand } from './build-command.js';
 import { registerCompareCommand } from './compare-command.js';
+import { registerComplyCommand } from './comply-command.js';
 import { registerDbCommand } from './db-command.js';
 import { registerSbomCommand } from './sbom-command.js';
 import { registerScanCommand } from './scan-command.js';
@@ -36,6 +37,7 @@ registerScanCommand(program);
 registerDbCommand(program);
 registerBuildCommand(program);
 registerCompareCommand(program);
+registerComplyCommand(program);
 registerTriageCommand(program);
 
 try {
