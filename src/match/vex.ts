@@ -186,6 +186,23 @@ function parseCycloneDxVex(doc: Json, origin: string): VexDocument {
     }
   };
   walk(doc.components, 0);
+  // Components nested under metadata.component are parts of the product the document describes (the image
+  // `distill vex --format cyclonedx` writes): a statement on them is scoped to that product, as OpenVEX
+  // subcomponents are. Refs to top-level components stay unscoped.
+  const product = isObject(metadata.component) ? metadata.component : undefined;
+  const productId = product === undefined ? undefined : typeof product.purl === 'string' ? product.purl : typeof product['bom-ref'] === 'string' ? product['bom-ref'] : undefined;
+  const partOfProduct = new Map<string, string>();
+  if (product !== undefined && productId !== undefined) {
+    const nested = (components: unknown, depth: number): void => {
+      if (depth > 32) throw invalid(origin, 'metadata.component.components', 'nested more than 32 levels');
+      for (const c of arrayOf(components, origin, 'metadata.component.components', 1_000_000)) {
+        if (!isObject(c) || typeof c['bom-ref'] !== 'string') continue;
+        partOfProduct.set(c['bom-ref'], typeof c.purl === 'string' ? c.purl : c['bom-ref']);
+        nested(c.components, depth + 1);
+      }
+    };
+    nested(product.components, 0);
+  }
   if (!Array.isArray(doc.vulnerabilities)) throw invalid(origin, 'vulnerabilities', 'missing (a CycloneDX VEX document lists vulnerabilities with analysis)');
   const statements: VexStatement[] = [];
   arrayOf(doc.vulnerabilities, origin, 'vulnerabilities', MAX_STATEMENTS).forEach((raw, index) => {
@@ -202,6 +219,8 @@ function parseCycloneDxVex(doc: Json, origin: string): VexDocument {
     const products = arrayOf(raw.affects, origin, `${at}.affects`, MAX_PRODUCTS).map((a, i): VexProduct => {
       if (!isObject(a)) throw invalid(origin, `${at}.affects[${i}]`, 'must be an object with ref');
       const ref = requiredString(a.ref, origin, `${at}.affects[${i}].ref`);
+      const part = partOfProduct.get(ref);
+      if (part !== undefined && productId !== undefined) return { id: productId, subcomponents: [part] };
       return { id: purlOfRef.get(ref) ?? ref, subcomponents: [] };
     });
     if (products.length === 0) throw invalid(origin, `${at}.affects`, 'a VEX entry names at least one affected ref');
@@ -286,12 +305,47 @@ function identifies(id: string, finding: Finding): boolean {
   return ref === finding.packageId || ref === finding.purl;
 }
 
+/** `distill/nginx:latest` → `distill/nginx` (a colon after the last slash starts the tag; one before it is a port). */
+function repositoryOfTag(tag: string): string {
+  const at = tag.indexOf('@');
+  const name = at === -1 ? tag : tag.slice(0, at);
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
+}
+
+/**
+ * Whether a `pkg:oci/…` product names the scanned image. With a version (a manifest digest) it does exactly
+ * when that digest is the image's: the digest is the content address, so names and tags are not consulted.
+ * Without a version it does when its `repository_url` qualifier (else its name, as the last repository
+ * fragment) is the repository of one of the image's tags. Subjects are the strings scanSbom passes: reference,
+ * manifest digest, tags.
+ */
+function ociProductNames(productId: string, subjects: readonly string[]): boolean {
+  const product = productId.startsWith('pkg:oci/') ? comparablePurl(productId) : null;
+  if (product === null || product.type !== 'oci') return false;
+  if (product.version !== undefined) {
+    const digest = product.version.toLowerCase();
+    return /^[a-z0-9]+:[0-9a-f]+$/.test(digest) && subjects.some((s) => s.toLowerCase() === digest);
+  }
+  const repositoryUrl = product.qualifiers.get('repository_url');
+  return subjects.some((s) => {
+    // Only tags name repositories: skip the digest and the transport reference.
+    if (/^[a-z0-9]+:[0-9a-f]{32,}$/i.test(s) || /^(oci|oci-archive|docker-archive|dir|sbom):/.test(s)) return false;
+    const repository = repositoryOfTag(s);
+    if (repositoryUrl !== undefined) return repository === repositoryUrl;
+    return repository.slice(repository.lastIndexOf('/') + 1).toLowerCase() === product.name.toLowerCase();
+  });
+}
+
 function statementCovers(statement: VexStatement, finding: Finding, subjects: string[] | undefined): boolean {
   const ids = new Set([finding.vulnId, ...finding.aliases]);
   if (!ids.has(statement.vulnerability) && !statement.aliases.some((a) => ids.has(a))) return false;
   return statement.products.some((product) => {
     if (product.subcomponents.length === 0) return identifies(product.id, finding);
-    const productIsSubject = subjects === undefined || subjects.some((s) => s === product.id || (product.id.startsWith('pkg:') && s.startsWith('pkg:') && purlCovers(product.id, s)));
+    const productIsSubject =
+      subjects === undefined ||
+      subjects.some((s) => s === product.id || (product.id.startsWith('pkg:') && s.startsWith('pkg:') && purlCovers(product.id, s))) ||
+      ociProductNames(product.id, subjects);
     return productIsSubject && product.subcomponents.some((sub) => identifies(sub, finding));
   });
 }
