@@ -11,6 +11,7 @@ import { registerDbCommand } from './db-command.js';
 import { registerSbomCommand } from './sbom-command.js';
 import { registerScanCommand } from './scan-command.js';
 import { registerTriageCommand } from './triage-command.js';
+import { registerVexCommand } from './vex-command.js';
 import { VERSION } from './version.js';
 
 // `distill … | head` closes the pipe early: that is the reader's choice, not an error.
@@ -39,6 +40,7 @@ registerBuildCommand(program);
 registerCompareCommand(program);
 registerComplyCommand(program);
 registerTriageCommand(program);
+registerVexCommand(program);
 
 try {
   await program.parseAsync(process.argv);
