@@ -1,16 +1,19 @@
-/** @module oci/reference — parsing user image references (`oci:`, `oci-archive:`, `docker-archive:`, `dir:`, bare paths). */
+/** @module oci/reference — parsing user image references (`oci:`, `oci-archive:`, `docker-archive:`, `dir:`, `registry:`, bare paths and bare registry references). */
 import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { DistillError } from '../errors.js';
 import { peekTarNames } from './archive/tar-peek.js';
+import { formatRegistryReference, parseRegistryReference, type RegistryReference } from './registry/registry-reference.js';
 
-export type Transport = 'oci' | 'oci-archive' | 'docker-archive' | 'dir';
-export const TRANSPORTS: readonly Transport[] = ['oci', 'oci-archive', 'docker-archive', 'dir'];
+export type Transport = 'oci' | 'oci-archive' | 'docker-archive' | 'dir' | 'registry';
+export const TRANSPORTS: readonly Transport[] = ['oci', 'oci-archive', 'docker-archive', 'dir', 'registry'];
 
 export interface ParsedReference {
   transport: Transport;
-  /** File or directory path, as given (not resolved). */
+  /** File or directory path, as given (not resolved); for `registry`, `HOST/REPO` with Docker's defaults applied. */
   path: string;
+  /** `registry` only: the parsed Docker reference (registry, repository, tag and/or digest). */
+  registry?: RegistryReference;
   /** oci / oci-archive: the `org.opencontainers.image.ref.name`; docker-archive: `REPO:TAG`. */
   tag?: string;
   /** docker-archive `@N`: 0-based position in manifest.json. */
@@ -21,11 +24,46 @@ export interface ParsedReference {
   text: string;
 }
 
-const TRANSPORT_HINT = 'use oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG|@N] or dir:PATH';
+const TRANSPORT_HINT = 'use oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG|@N], dir:PATH or registry:HOST/REPO[:TAG|@DIGEST]';
 const EXPLICIT = /^(oci|oci-archive|docker-archive|dir):(.*)$/s;
 const SCHEME = /^([a-z][a-z0-9+.-]*):/;
+/** skopeo/podman transports distill does not read: refused instead of being taken for `name:tag`. */
+const FOREIGN_TRANSPORTS: ReadonlySet<string> = new Set(['docker', 'docker-daemon', 'containers-storage', 'ostree', 'sif', 'tarball', 'http', 'https', 'file']);
 /** Loose form of the OCI ref.name grammar: printable, no whitespace. */
 const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._:@+/-]*$/;
+
+/** `registry:REF` / `docker://REF` → a registry ParsedReference (BAD_REFERENCE on a malformed REF). */
+function registryReference(text: string, rest: string, explicit: boolean): ParsedReference {
+  const parsed = parseRegistryReference(rest);
+  const result: ParsedReference = { transport: 'registry', path: `${parsed.registry}/${parsed.repository}`, registry: parsed, explicit, text };
+  if (parsed.tag !== undefined) result.tag = parsed.tag;
+  return result;
+}
+
+/**
+ * A bare reference is taken for a registry one only when no such local path exists and it cannot be a
+ * mistyped path: it must name a tag or digest, or start with a registry host (`ghcr.io/…`, `localhost:5000/…`),
+ * and not look like a file (`x.tar`, `./…`, `/…`).
+ */
+function bareRegistryReference(text: string): ParsedReference | undefined {
+  const scheme = SCHEME.exec(text);
+  if (scheme !== null && FOREIGN_TRANSPORTS.has(scheme[1]!)) return undefined;
+  if (/^[./~]/.test(text) || text.includes('\\')) return undefined;
+  let parsed: RegistryReference;
+  try {
+    parsed = parseRegistryReference(text);
+  } catch {
+    return undefined;
+  }
+  const first = text.split('/')[0]!;
+  const hasHost = text.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const named = text.slice(text.lastIndexOf('/') + 1);
+  const hasSelector = named.includes(':') || text.includes('@');
+  if (!hasHost && !hasSelector) return undefined;
+  const name = parsed.repository.slice(parsed.repository.lastIndexOf('/') + 1);
+  if (/\.(tar|tgz|gz|zst|json|ya?ml)$/.test(name)) return undefined;
+  return registryReference(text, text, false);
+}
 
 function statOf(path: string): Stats | undefined {
   try {
@@ -128,6 +166,13 @@ function splitAtIndex(rest: string): { path: string; suffix: string } | undefine
 export function parseReference(text: string): ParsedReference {
   if (typeof text !== 'string' || text.trim() === '') throw badReference(String(text), 'empty');
   if (text.includes('\0')) throw badReference(text.replace(/\0/g, '\\0'), 'contains a NUL byte');
+  if (statOf(text) === undefined) {
+    if (text.startsWith('registry:')) {
+      if (text.length === 'registry:'.length) throw badReference(text, 'no image after "registry:"');
+      return registryReference(text, text.slice('registry:'.length), true);
+    }
+    if (text.startsWith('docker://')) return registryReference(text, text.slice('docker://'.length), true);
+  }
   const explicit = EXPLICIT.exec(text);
   if (explicit !== null && statOf(text) === undefined) {
     const transport = explicit[1] as Transport;
@@ -156,9 +201,11 @@ export function parseReference(text: string): ParsedReference {
   const split = splitAtIndex(text) ?? splitExisting(text);
   const stats = 'stats' in split ? split.stats : undefined;
   if (stats === undefined) {
+    const bare = bareRegistryReference(text);
+    if (bare !== undefined) return bare;
     const scheme = SCHEME.exec(text);
     if (scheme !== null && statOf(text.slice(0, text.indexOf(':'))) === undefined && /^[a-z]/.test(text)) {
-      if (scheme[1] === 'docker' || scheme[1] === 'registry' || text.includes('//')) {
+      if (FOREIGN_TRANSPORTS.has(scheme[1]!) || text.includes('//')) {
         throw badReference(text, `transport "${scheme[1]}" is not supported by this source`);
       }
     }
@@ -175,6 +222,7 @@ export function parseReference(text: string): ParsedReference {
 
 /** Formats a parsed reference back into the explicit `transport:path[:tag]` form. */
 export function formatReference(reference: ParsedReference): string {
+  if (reference.transport === 'registry' && reference.registry !== undefined) return `registry:${formatRegistryReference(reference.registry)}`;
   const suffix = reference.index !== undefined ? `:@${reference.index}` : reference.tag !== undefined ? `:${reference.tag}` : '';
   return `${reference.transport}:${reference.path}${suffix}`;
 }
