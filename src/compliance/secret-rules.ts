@@ -114,11 +114,15 @@ const PEM_MAX_SPAN = 64 * 1024;
 
 function pemKeys(text: string, lines: LineCounter, out: SecretMatch[]): void {
   PEM_BEGIN.lastIndex = 0;
+  const unterminated = new Set<string>();
   for (let m = PEM_BEGIN.exec(text); m !== null && out.length < MAX_MATCHES_PER_TEXT; m = PEM_BEGIN.exec(text)) {
     const label = m[1]!;
     const bodyStart = m.index + m[0].length;
     const endMarker = `-----END ${label}-----`;
+    if (unterminated.has(label)) continue;
     const end = text.indexOf(endMarker, bodyStart);
+    // No END further on means no later BEGIN of this label can end either: stop searching for it (linear time).
+    if (end === -1) unterminated.add(label);
     if (end === -1 || end - bodyStart > PEM_MAX_SPAN) continue;
     let base64 = '';
     let ok = true;
