@@ -67,7 +67,9 @@ function matchesOf(outcome: ScanOutcome): Finding[] {
 interface Draft {
   statement: GeneratedStatement;
   subcomponents: Set<string>;
-  notes: Set<string>;
+  /** `name version` of the affected packages in OTHER, and of the newer ones in IMAGE (`fixed`). */
+  theirs: Set<string>;
+  ours: Set<string>;
   actions: Set<string>;
 }
 
@@ -97,18 +99,19 @@ export function buildVexStatements(image: ScanOutcome, options: BuildVexOptions 
   const drafts = new Map<string, Draft>();
   const components = new Map<string, { purl: string; name: string; version: string; type: PackageType }>();
   const aliases = new Map<string, Set<string>>();
-  const add = (vulnerability: string, status: VexStatus, justification: GeneratedJustification | undefined, purl: string, pkg: { name: string; version: string; type: PackageType }, extra: { note?: string; action?: string; impact?: string }): void => {
+  const add = (vulnerability: string, status: VexStatus, justification: GeneratedJustification | undefined, purl: string, pkg: { name: string; version: string; type: PackageType }, extra: { theirs?: string; ours?: string; action?: string; impact?: string }): void => {
     const key = `${vulnerability}\0${status}\0${justification ?? ''}`;
     let draft = drafts.get(key);
     if (draft === undefined) {
       const statement: GeneratedStatement = { vulnerability, aliases: [], status, subcomponents: [] };
       if (justification !== undefined) statement.justification = justification;
       if (extra.impact !== undefined) statement.impactStatement = extra.impact;
-      draft = { statement, subcomponents: new Set(), notes: new Set(), actions: new Set() };
+      draft = { statement, subcomponents: new Set(), theirs: new Set(), ours: new Set(), actions: new Set() };
       drafts.set(key, draft);
     }
     draft.subcomponents.add(purl);
-    if (extra.note !== undefined) draft.notes.add(extra.note);
+    if (extra.theirs !== undefined) draft.theirs.add(extra.theirs);
+    if (extra.ours !== undefined) draft.ours.add(extra.ours);
     if (extra.action !== undefined) draft.actions.add(extra.action);
     if (!components.has(purl)) components.set(purl, { purl, name: pkg.name, version: pkg.version, type: pkg.type });
   };
@@ -150,24 +153,22 @@ export function buildVexStatements(image: ScanOutcome, options: BuildVexOptions 
       const present = packagesByName.get(key);
       if (present === undefined) {
         noteAliases(f);
-        add(f.vulnId, 'not_affected', 'component_not_present', f.purl, { name: f.packageName, version: f.installedVersion, type: f.packageType }, {
-          note: `${f.packageName} ${f.installedVersion} is affected in ${options.against.sbom.subject.reference}; this image does not contain ${f.packageName}`,
-        });
+        add(f.vulnId, 'not_affected', 'component_not_present', f.purl, { name: f.packageName, version: f.installedVersion, type: f.packageType }, { theirs: `${f.packageName} ${f.installedVersion}` });
         continue;
       }
       for (const p of present) {
         if ((newer(p.type, p.version, f.installedVersion) ?? 0) <= 0) continue;
         noteAliases(f);
-        add(f.vulnId, 'fixed', undefined, p.purl, { name: p.name, version: p.version, type: p.type }, {
-          note: `${p.name} ${f.installedVersion} is affected in ${options.against.sbom.subject.reference}; this image carries ${p.version}`,
-        });
+        add(f.vulnId, 'fixed', undefined, p.purl, { name: p.name, version: p.version, type: p.type }, { theirs: `${f.packageName} ${f.installedVersion}`, ours: `${p.name} ${p.version}` });
       }
     }
   }
 
-  const statements = [...drafts.values()].map(({ statement, subcomponents, notes, actions }): GeneratedStatement => {
+  const otherRef = options.against?.sbom.subject.reference;
+  const list = (set: Set<string>): string => [...set].sort(cmp).join(', ');
+  const statements = [...drafts.values()].map(({ statement, subcomponents, theirs, ours, actions }): GeneratedStatement => {
     const out: GeneratedStatement = { ...statement, aliases: [...(aliases.get(statement.vulnerability) ?? [])].sort(cmp), subcomponents: [...subcomponents].sort(cmp) };
-    if (notes.size > 0) out.statusNotes = [...notes].sort(cmp).join('; ');
+    if (theirs.size > 0) out.statusNotes = `affected in ${otherRef ?? 'the other image'}: ${list(theirs)}; ${ours.size > 0 ? `this image has ${list(ours)}` : 'not in this image'}`;
     if (actions.size > 0) out.actionStatement = [...actions].sort(cmp).join('; ');
     return out;
   });
