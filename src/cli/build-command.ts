@@ -137,17 +137,20 @@ export function registerBuildCommand(program: Command): void {
     .option('--keyring <path>', 'OpenPGP keyring for repositories without Signed-By')
     .option('--format <format>', 'text or json', 'text')
     .option('-q, --quiet', 'no progress on stderr')
+    .option('--push <ref>', 'push the result (every architecture) to a registry, e.g. 127.0.0.1:5000/distill/nginx:1.22 (see docs/registry.md)')
     .action(async (recipe: string, opts: Record<string, unknown>) => {
       const options = commonOptions(opts);
       if (opts.output !== undefined) options.output = opts.output as string;
       options.tag = opts.tag as string;
       if (opts.locked === true) options.locked = true;
       if (opts.explain === true) options.explain = true;
+      const push = typeof opts.push === 'string' ? await (await import('./copy-command.js')).prepareBuildPush(opts.push, options) : undefined;
       const result = await (await builder()).buildImage(recipe, options);
+      const pushed = push === undefined ? undefined : await push.run(result, options.tag);
       if (opts.format === 'json') {
-        const json = { recipe: result.recipe.name, digest: result.digest, manifestDigests: result.manifestDigests, output: result.output, archs: result.archs.map((a) => ({ arch: a.arch, manifestDigest: a.image.manifestDigest, packages: a.packages, baseLayer: a.baseLayer, appLayer: a.appLayer, compressedSize: a.compressedSize, uncompressedSize: a.uncompressedSize, explain: a.explain })) };
+        const json = { recipe: result.recipe.name, digest: result.digest, manifestDigests: result.manifestDigests, output: result.output, ...(pushed !== undefined ? { pushed } : {}), archs: result.archs.map((a) => ({ arch: a.arch, manifestDigest: a.image.manifestDigest, packages: a.packages, baseLayer: a.baseLayer, appLayer: a.appLayer, compressedSize: a.compressedSize, uncompressedSize: a.uncompressedSize, explain: a.explain })) };
         await writeOutput(`${JSON.stringify(json, null, 2)}\n`, undefined);
-      } else await writeOutput(renderBuild(result, opts.explain === true), undefined);
+      } else await writeOutput(renderBuild(result, opts.explain === true) + (pushed !== undefined ? `${(await import('./copy-command.js')).copySummary(pushed)}\n` : ''), undefined);
       process.exitCode = EXIT.ok;
     });
 

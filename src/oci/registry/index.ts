@@ -18,3 +18,4 @@ export { openRegistryImage, RegistryImage, type OpenRegistryImageOptions } from 
 export { copyContent, imageSource, layoutSink, layoutSource, registrySink, registrySource, type ContentSink, type ContentSource, type CopyEvent, type CopyOptions, type CopyResult, type ManifestNode } from './copy.js';
 export { pushImage, pushLayoutStore, pushOciArchive, pushOciLayout, type PushOptions, type PushResult } from './push.js';
 export { configureRegistryDefaults, registryDefaults } from './defaults.js';
+export { copyReference, formatDestination, parseDestination, type CopyDestination, type CopyReferenceOptions, type CopyReferenceResult } from './copy-reference.js';
