@@ -297,12 +297,16 @@ describe('vex: the built CLI', () => {
     const scanB = cli(['scan', minimalRef, '--db', dbPath, '--format', 'json', '--vex', out, '-q']);
     expect(scanB.status).toBe(0);
     const reportB = JSON.parse(scanB.stdout) as { findings: Finding[]; suppressed: Finding[] };
+    // The statements about packages B does not contain match nothing there, and scan says so, one line each.
+    const warnings = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('distill: warning: VEX statement matched no finding')).map((l) => /#(\d+):/.exec(l)![1]).map(Number);
+    expect(warnings(scanB.stderr)).toEqual(doc.statements.filter((s) => s.justification === 'component_not_present').map((s) => s.index));
     expect(reportB.suppressed.filter((f) => f.suppressed?.kind === 'vex')).toEqual([]);
     expect(reportB.findings.map(key).sort()).toEqual(libB.report.findings.map(key).sort());
     // scan A --vex: a different image; its findings that the statements name by purl stay shown.
     const scanA = cli(['scan', stockRef, '--db', dbPath, '--format', 'json', '--vex', out, '-q']);
     expect(scanA.status).toBe(0);
     const reportA = JSON.parse(scanA.stdout) as { findings: Finding[]; suppressed: Finding[] };
+    expect(warnings(scanA.stderr)).toEqual(doc.statements.map((s) => s.index));
     expect(reportA.suppressed.filter((f) => f.suppressed?.kind === 'vex')).toEqual([]);
     expect(reportA.findings.map(key).sort()).toEqual(libA.report.findings.map(key).sort());
     expect(expectedSuppressed(doc, libA, true).length).toBeGreaterThan(0);
