@@ -38,7 +38,7 @@ ${rows.map(
   (r) => html`<tr data-image="${r.name}"><th scope="row"><a href="${imageHref(r.name)}">${r.name}</a>${r.replaces ? html`<br><span class="muted">replaces ${r.replaces}</span>` : ''}<br>${r.minimal ? severityBar(r.minimal.bySeverity, SEVERITY_COLORS) : ''}</th>
 ${cveCells(r.minimal, 'minimal', r.name)}${cveCells(r.stock, 'stock', r.name)}
 <td class="num" data-field="kev">${r.minimal?.kev ?? '–'} / ${r.stock?.kev ?? '–'}</td>
-<td class="num" data-field="size">${bytes(r.lastBuild?.compressedBytes)}</td>
+<td class="num" data-field="size">${r.lastBuild?.compressedBytes !== undefined ? bytes(r.lastBuild.compressedBytes) : r.lastBuild?.uncompressedBytes !== undefined ? html`${bytes(r.lastBuild.uncompressedBytes)} <span class="muted">unpacked</span>` : '–'}</td>
 <td class="num" data-field="packages">${r.minimal?.packages ?? '–'} / ${r.stock?.packages ?? '–'}</td>
 <td>${r.lastBuild ? when(r.lastBuild.at) : html`<span class="muted">no build recorded</span>`}</td>
 <td data-field="compliance">${r.compliance ? html`<span class="${r.compliance.failed > 0 ? 'fail' : 'ok'}">${r.compliance.failed > 0 ? `${r.compliance.failed} failed` : 'pass'}</span> <span class="muted">${r.compliance.framework}: ${r.compliance.passed} passed, ${r.compliance.manual} manual</span>` : html`<span class="muted">not checked</span>`}</td></tr>`,

@@ -59,7 +59,7 @@ const NAV: [Section, string, string][] = [
 export function page(title: string, section: Section | undefined, body: Html, options: { scripts?: string[] } = {}): string {
   return html`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${title} · distill</title><style>${raw(CSS)}</style></head>
+<title>${title} · distill</title><link rel="icon" href="data:,"><style>${raw(CSS)}</style></head>
 <body><a class="skip" href="#main">Skip to content</a>
 <header><span class="brand">distill</span><nav aria-label="Main">${NAV.map(([id, href, label]) => html`<a href="${href}"${raw(id === section ? ' aria-current="page"' : '')}>${label}</a> `)}</nav></header>
 <main id="main" tabindex="-1">${body}</main>

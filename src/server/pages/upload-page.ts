@@ -36,7 +36,7 @@ export function uploadPage(maxBytes: number): string {
 <p>Upload a docker archive (<code>docker save</code>, <code>podman save</code>), an OCI archive, or a CycloneDX / SPDX JSON SBOM. At most ${Math.floor(maxBytes / 1_048_576)} MiB. Uploads need an API token (<code>distill serve --create-token NAME</code>).</p>
 <form id="upload" class="inline" aria-describedby="upload-status">
 <label for="u-file">File<input id="u-file" name="file" type="file" required accept=".tar,.json,application/x-tar,application/json"></label>
-<label for="u-image">File under image (optional)<input id="u-image" name="image" maxlength="128" pattern="[A-Za-z0-9][A-Za-z0-9._/:@+\\-]*" placeholder="derived from the file name"></label>
+<label for="u-image">File under image (optional)<input id="u-image" name="image" maxlength="128" pattern="[A-Za-z0-9][A-Za-z0-9._:@+\\/\\-]*" placeholder="derived from the file name"></label>
 <label for="u-token">API token<input id="u-token" name="token" type="password" required autocomplete="off"></label>
 <button type="submit">Upload and scan</button></form>
 <p id="upload-status" class="status" role="status" aria-live="polite">Nothing uploaded yet.</p>
