@@ -4,16 +4,19 @@ import { Command, CommanderError } from 'commander';
 import { isDistillError } from '../errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { hintFor } from './hints.js';
+import { registerAttachCommand } from './attach-command.js';
 import { registerBuildCommand } from './build-command.js';
 import { registerCompareCommand } from './compare-command.js';
 import { registerComplyCommand } from './comply-command.js';
 import { registerCopyCommand } from './copy-command.js';
 import { registerDbCommand } from './db-command.js';
 import { registerSbomCommand } from './sbom-command.js';
+import { registerSignCommands } from './sign-command.js';
 import { registerScanCommand } from './scan-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerTriageCommand } from './triage-command.js';
 import { registerVexCommand } from './vex-command.js';
+import { registerWorkerCommand } from './worker-command.js';
 import { VERSION } from './version.js';
 
 // `distill … | head` closes the pipe early: that is the reader's choice, not an error.
@@ -40,11 +43,14 @@ registerScanCommand(program);
 registerDbCommand(program);
 registerBuildCommand(program);
 registerCompareCommand(program);
+registerAttachCommand(program);
+registerSignCommands(program);
 registerServeCommand(program);
 registerComplyCommand(program);
 registerCopyCommand(program);
 registerTriageCommand(program);
 registerVexCommand(program);
+registerWorkerCommand(program);
 
 try {
   await program.parseAsync(process.argv);
