@@ -21,7 +21,7 @@ import { MediaType } from '../oci/media-types.js';
 import { createLock, lockedResolution, readLock, recipeDigest as lockDigestOf, writeLock, type Lockfile } from './lock.js';
 import { buildImage as buildOciImage, buildIndex, writeDockerArchive, writeOciArchive, writeOciLayout, type BuiltImage, type ContainerConfigInput } from './oci-writer.js';
 import { loadRecipe, recipeDigest, requestedPackages, type Recipe } from './recipe/recipe.js';
-import { buildIndex as buildResolverIndex } from './resolve/package-index.js';
+import { buildIndex as buildResolverIndex, lazyIndex, type LazyIndexSource } from './resolve/package-index.js';
 import { resolve } from './resolve/resolver.js';
 import type { ExcludedDependency, Resolution, ResolverPackage, WhyChain } from './resolve/types.js';
 import { addMergedUsrLinks, installSelection, MERGED_USR_ARCH, MERGED_USR_BASE, selectFiles, type DropRule, type KeptFile, type Selection } from './select.js';
@@ -428,16 +428,29 @@ async function openArch(recipe: Recipe, arch: string, options: BuildOptions): Pr
   const apt = await openRepositories(repos, openOptions);
   options.onProgress?.({ kind: 'repositories-opened', arch, repositories: apt.repositories.length, packages: apt.size });
   const back = new Map<ResolverPackage, IndexedPackage>();
-  const top = apt.packages();
-  const latest = buildResolverIndex(top.map((ip) => toResolver(ip, back)), arch);
+  const source = (allVersions: boolean): LazyIndexSource => ({
+    names: () => apt.names(),
+    packages: (name) => (allVersions ? apt.versions(name) : apt.versions(name).slice(0, 1)).map((ip) => toResolver(ip, back)),
+    providedNames: () => apt.providedNames(),
+    providerCandidates: (name) => apt.providerCandidates(name, allVersions).map((ip) => toResolver(ip, back)),
+  });
+  // Both views are computed per name as the resolver (or the lock check) asks: a build reads a few dozen records.
+  const latest = lazyIndex(source(false), arch);
   // Every published version (older point releases stay in the base suite): what a lock is re-checked against.
-  const all = (): ReturnType<typeof buildResolverIndex> => buildResolverIndex(top.flatMap((ip) => apt.versions(ip.record.package)).map((ip) => toResolver(ip, back)), arch);
+  const all = (): ReturnType<typeof buildResolverIndex> => lazyIndex(source(true), arch);
   return { apt, back, latest, all };
 }
 
-function resolveRecipe(recipe: Recipe, opened: OpenedArch, arch: string): Resolution {
+/** The base recipe's closure inside a locked set: base packages the lock does not hold are simply not in the base layer. */
+function resolveBaseWithin(base: Recipe, within: ReturnType<typeof buildResolverIndex>, arch: string): Resolution {
+  const { include, exclude } = requestedPackages(base);
+  const present = include.filter((text) => within.byName.has(/^[^\s=(:]+/.exec(text.trim())?.[0] ?? text));
+  return resolve(within, present, { arch, exclude });
+}
+
+function resolveRecipe(recipe: Recipe, index: ReturnType<typeof buildResolverIndex>, arch: string): Resolution {
   const { include, exclude } = requestedPackages(recipe);
-  return resolve(opened.latest, include, { arch, exclude });
+  return resolve(index, include, { arch, exclude });
 }
 
 function archsOf(recipe: Recipe, options: { archs?: string[] }): string[] {
@@ -453,7 +466,7 @@ export async function lockImage(recipeInput: Recipe | string, options: BuildOpti
   const resolutions: Resolution[] = [];
   for (const arch of archsOf(recipe, options)) {
     const opened = await openArch(recipe, arch, options);
-    const resolution = resolveRecipe(recipe, opened, arch);
+    const resolution = resolveRecipe(recipe, opened.latest, arch);
     options.onProgress?.({ kind: 'resolved', arch, packages: resolution.packages.length, locked: false });
     resolutions.push(resolution);
   }
@@ -518,16 +531,20 @@ async function buildArch(recipe: Recipe, baseRecipe: Recipe, arch: string, diges
   const opened = await openArch(recipe, arch, options);
   let packages: ResolverPackage[];
   let resolution: Resolution | undefined;
+  // With a lock, everything past this point is derived from the locked packages alone (re-verified against the
+  // signed index): the base split and --explain's why-chains resolve within that set, never against the index
+  // as it is today, so a newer archive cannot move a package between layers of a locked build.
+  let within: ReturnType<typeof buildResolverIndex> | undefined;
   if (lock !== undefined) {
     packages = lockedResolution(lock, opened.all()).packages;
-    // Why-chains for --explain come from resolving anew; the packages stay the locked ones.
-    if (options.explain === true) resolution = resolveRecipe(recipe, opened, arch);
+    within = buildResolverIndex(packages, arch);
+    if (options.explain === true) resolution = resolveRecipe(recipe, within, arch);
   } else {
-    resolution = resolveRecipe(recipe, opened, arch);
+    resolution = resolveRecipe(recipe, opened.latest, arch);
     packages = resolution.packages;
   }
   options.onProgress?.({ kind: 'resolved', arch, packages: packages.length, locked: lock !== undefined });
-  const baseNames = new Set(resolveRecipe(baseRecipe, opened, arch).packages.map((p) => p.name));
+  const baseNames = new Set((within === undefined ? resolveRecipe(baseRecipe, opened.latest, arch) : resolveBaseWithin(baseRecipe, within, arch)).packages.map((p) => p.name));
 
   // Fetch (sha256-verified, cached) and read every .deb.
   let done = 0;

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { DistillError } from '../../errors.js';
 import { fetchToFile, type HttpOptions } from './http.js';
 import type { IndexCache, PackageRecord } from './packages.js';
-import { decodeParsedPackages, encodeParsedPackages } from './parsed-cache.js';
 import type { Repository } from './sources.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -31,52 +30,40 @@ function tmpName(dir: string, sha256: string): string {
   return join(dir, `.tmp-${sha256.slice(0, 16)}-${randomBytes(8).toString('hex')}`);
 }
 
-/** Suffix of a parsed-index entry beside `<hex>.xz` (see parsed-cache.ts). */
-export const PARSED_SUFFIX = '.parsed-v1';
+/** Suffix of a decompressed Packages index in the content store (keyed by the SHA256 the Release lists for it). */
+export const PACKAGES_TEXT_SUFFIX = '.packages';
 
-/** The Packages-index cache over the same content store (`<hex>.xz`), verified on every read. */
+/** The Packages-index cache over the same content store (`<hex>.xz`, `<hex>.packages`), verified on every read. */
 export function indexCache(cacheDir: string): IndexCache {
-  return {
-    async get(sha256, size) {
-      let data: Buffer;
-      try {
-        data = await readFile(cachePath(cacheDir, sha256, '.xz'));
-      } catch {
-        return undefined;
-      }
-      // A damaged cache entry is just a miss here: the index is downloaded again and re-verified.
-      if (data.byteLength !== size || createHash('sha256').update(data).digest('hex') !== sha256) return undefined;
-      return data;
-    },
-    async put(sha256, data) {
-      const dir = join(cacheDir, 'sha256');
-      await mkdir(dir, { recursive: true });
-      const tmp = tmpName(dir, sha256);
+  const get = async (sha256: string, size: number, suffix: string): Promise<Buffer | undefined> => {
+    let data: Buffer;
+    try {
+      data = await readFile(cachePath(cacheDir, sha256, suffix));
+    } catch {
+      return undefined;
+    }
+    // A damaged or tampered entry is just a miss here: the index is downloaded again and re-verified.
+    if (data.byteLength !== size || createHash('sha256').update(data).digest('hex') !== sha256) return undefined;
+    return data;
+  };
+  const put = async (sha256: string, data: Buffer, suffix: string): Promise<void> => {
+    const dir = join(cacheDir, 'sha256');
+    await mkdir(dir, { recursive: true });
+    const tmp = tmpName(dir, sha256);
+    try {
       await writeFile(tmp, data);
-      await rename(tmp, cachePath(cacheDir, sha256, '.xz'));
-    },
-    async getParsed(sha256, subject) {
-      let data: Buffer;
-      try {
-        data = await readFile(cachePath(cacheDir, sha256, PARSED_SUFFIX));
-      } catch {
-        return undefined;
-      }
-      // Damaged, truncated or stale entries are misses: the verified .xz is parsed again and the entry rewritten.
-      return decodeParsedPackages(data, sha256, subject);
-    },
-    async putParsed(sha256, parsed) {
-      const dir = join(cacheDir, 'sha256');
-      await mkdir(dir, { recursive: true });
-      const tmp = tmpName(dir, sha256);
-      try {
-        await writeFile(tmp, encodeParsedPackages(parsed, sha256));
-        await rename(tmp, cachePath(cacheDir, sha256, PARSED_SUFFIX));
-      } catch {
-        // A cache that cannot be written only costs the next build a parse.
-        await rm(tmp, { force: true });
-      }
-    },
+      await rename(tmp, cachePath(cacheDir, sha256, suffix));
+    } catch (error) {
+      await rm(tmp, { force: true });
+      // A cache that cannot hold the decompressed text only costs the next build a decompression.
+      if (suffix === '.xz') throw error;
+    }
+  };
+  return {
+    get: (sha256, size) => get(sha256, size, '.xz'),
+    put: (sha256, data) => put(sha256, data, '.xz'),
+    getText: (sha256, size) => get(sha256, size, PACKAGES_TEXT_SUFFIX),
+    putText: (sha256, data) => put(sha256, data, PACKAGES_TEXT_SUFFIX),
   };
 }
 

@@ -2,8 +2,9 @@
 import { DistillError, type Issue } from '../../errors.js';
 import { debScheme } from '../../versions/deb.js';
 import type { HttpOptions } from './http.js';
-import { fetchPackages, type PackageRecord } from './packages.js';
-import { fetchRelease, loadKeyring, parseKeyring, type Keyring, type Release } from './release.js';
+import { fetchPackagesText, packagesPath, type PackageRecord } from './packages.js';
+import { indexPackages, type PackagesPart } from './packages-index.js';
+import { distsUrl, fetchRelease, loadKeyring, parseKeyring, type Keyring, type Release } from './release.js';
 import { indexCache } from './fetch-deb.js';
 import type { Repository } from './sources.js';
 
@@ -34,16 +35,26 @@ export interface OpenedRepository {
   release: Release;
   /** Key IDs whose signatures verified. */
   signers: string[];
+  /** Paragraphs in its indices for the architecture. */
   packages: number;
 }
 
 export interface PackageIndex {
   arch: string;
   repositories: OpenedRepository[];
-  /** Non-fatal problems in the indices (malformed paragraphs that were skipped). */
+  /** Non-fatal problems in the indices (malformed paragraphs skipped), for the paragraphs read so far. */
   issues: Issue[];
   /** Number of distinct package names. */
   size: number;
+  /** Every package name in the indices, sorted (records are parsed only when asked for). */
+  names(): string[];
+  /** Every name some package Provides, sorted. */
+  providedNames(): string[];
+  /**
+   * The packages (highest version, or with `allVersions` every version, highest first) one of whose paragraphs
+   * Provides `name`, sorted by package name; a candidate may not provide it in the version returned: check its record.
+   */
+  providerCandidates(name: string, allVersions?: boolean): IndexedPackage[];
   /** The highest version of a package across all repositories. */
   get(name: string): IndexedPackage | undefined;
   /** Every version of a package across repositories, highest first. */
@@ -82,59 +93,61 @@ export async function openRepositories(repos: readonly Repository[], options: Op
   const opened = await Promise.all(selected.map(async (repository) => {
     const keyring = await keyringFor(repository);
     const { release, signers } = await fetchRelease(repository, keyring, options);
-    const parts = await Promise.all(repository.components.map((component) => fetchPackages(repository, release, component, options.arch, { ...options, cache })));
+    const parts = await Promise.all(repository.components.map(async (component) => {
+      const text = await fetchPackagesText(repository, release, component, options.arch, { ...options, cache });
+      return indexPackages(text, distsUrl(repository, packagesPath(component, options.arch)));
+    }));
     return { repository, release, signers, parts };
   }));
 
-  const byName = new Map<string, IndexedPackage[]>();
+  const parts: { part: PackagesPart; repository: Repository }[] = opened.flatMap((o) => o.parts.map((part) => ({ part, repository: o.repository })));
+  const repositories: OpenedRepository[] = opened.map((o) => ({ repository: o.repository, release: o.release, signers: o.signers, packages: o.parts.reduce((n, p) => n + p.paragraphs, 0) }));
   const issues: Issue[] = [];
-  const repositories: OpenedRepository[] = [];
-  for (const o of opened) {
-    let count = 0;
-    for (const part of o.parts) {
-      issues.push(...part.issues);
-      for (const record of part.records) {
-        // An arch-specific index may still list other architectures (`all` is expected); anything else is skipped.
-        if (record.architecture !== options.arch && record.architecture !== 'all') continue;
-        count++;
-        const entry = { record, repository: o.repository };
-        const list = byName.get(record.package);
-        if (list === undefined) byName.set(record.package, [entry]);
-        else list.push(entry);
+  const versionsOf = new Map<string, IndexedPackage[]>();
+  const versions = (name: string): IndexedPackage[] => {
+    let list = versionsOf.get(name);
+    if (list === undefined) {
+      list = [];
+      for (const { part, repository } of parts) {
+        const before = part.issues.length;
+        for (const record of part.records(name)) {
+          // An arch-specific index may still list other architectures (`all` is expected); anything else is skipped.
+          if (record.architecture !== options.arch && record.architecture !== 'all') continue;
+          list.push({ record, repository });
+        }
+        issues.push(...part.issues.slice(before));
       }
+      // Highest version first; the sort is stable, so equal versions keep the repository listed first.
+      if (list.length > 1) list.sort(compareRecords);
+      versionsOf.set(name, list);
     }
-    repositories.push({ repository: o.repository, release: o.release, signers: o.signers, packages: count });
-  }
-  for (const list of byName.values()) if (list.length > 1) list.sort(compareRecords);
-
-  let providerIndex: Map<string, IndexedPackage[]> | undefined;
+    return list;
+  };
+  const best = (name: string): IndexedPackage | undefined => versions(name)[0];
+  const union = (lists: Iterable<string>[]): string[] => {
+    const all = new Set<string>();
+    for (const l of lists) for (const n of l) all.add(n);
+    return [...all].sort();
+  };
   let sortedNames: string[] | undefined;
-  const best = (name: string): IndexedPackage | undefined => byName.get(name)?.[0];
+  const names = (): string[] => (sortedNames ??= union(parts.map((p) => p.part.names())));
+  const candidates = (name: string, allVersions = false): IndexedPackage[] => {
+    const owners = union(parts.map((p) => p.part.providerNames(name)));
+    return owners.flatMap((n) => (allVersions ? versions(n) : versions(n).slice(0, 1)));
+  };
   return {
     arch: options.arch,
     repositories,
     issues,
-    size: byName.size,
+    get size() { return names().length; },
     get: best,
-    versions: (name) => [...(byName.get(name) ?? [])],
-    providers(name) {
-      if (providerIndex === undefined) {
-        providerIndex = new Map();
-        for (const list of byName.values()) {
-          const top = list[0]!;
-          for (const p of top.record.provides) {
-            const l = providerIndex.get(p.name);
-            if (l === undefined) providerIndex.set(p.name, [top]);
-            else l.push(top);
-          }
-        }
-        for (const l of providerIndex.values()) l.sort((a, b) => (a.record.package < b.record.package ? -1 : a.record.package > b.record.package ? 1 : 0));
-      }
-      return [...(providerIndex.get(name) ?? [])];
-    },
+    versions: (name) => [...versions(name)],
+    names: () => [...names()],
+    providedNames: () => union(parts.map((p) => p.part.providedNames())),
+    providerCandidates: candidates,
+    providers: (name) => candidates(name).filter((ip) => ip.record.provides.some((p) => p.name === name)),
     packages() {
-      sortedNames ??= [...byName.keys()].sort();
-      return sortedNames.map((n) => best(n)!);
+      return names().map((n) => best(n)).filter((ip): ip is IndexedPackage => ip !== undefined);
     },
   };
 }

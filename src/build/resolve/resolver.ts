@@ -3,7 +3,7 @@ import { DistillError } from '../../errors.js';
 import { debScheme } from '../../versions/deb.js';
 import { isDefaultExclusion, DEFAULT_EXCLUSIONS } from './exclusions.js';
 import { dependenciesOf, type PackageIndex, type Provider } from './package-index.js';
-import { formatGroup, formatRelation, parseRelations, satisfiesVersion, type Relation } from './relations.js';
+import { formatGroup, formatRelation, parseProvides, parseRelations, satisfiesVersion, type Relation } from './relations.js';
 import type { ExcludedDependency, RejectedCandidate, Resolution, ResolvedPackage, ResolveOptions, ResolverPackage, WhyChain } from './types.js';
 
 /** Cap on recorded rejections: enough to explain any real closure, bounded for hostile indices. */
@@ -235,24 +235,21 @@ function providerSatisfies(rel: Relation, p: Provider, arch: string): boolean {
   return p.version !== undefined && satisfiesVersion(p.version, rel.op, rel.version);
 }
 
-function providedBy(index: PackageIndex, pkg: ResolverPackage): Map<string, Provider> {
-  // The index already parsed every Provides field; reuse that instead of parsing again.
-  return providesCache(index).get(pkg) ?? new Map<string, Provider>();
-}
+const providedCache = new WeakMap<ResolverPackage, Map<string, Provider>>();
 
-const providesByPackage = new WeakMap<PackageIndex, Map<ResolverPackage, Map<string, Provider>>>();
-function providesCache(index: PackageIndex): Map<ResolverPackage, Map<string, Provider>> {
-  let m = providesByPackage.get(index);
+/** What a package Provides (name → provider), parsed once per record, as the index parses it. */
+function providedBy(_index: PackageIndex, pkg: ResolverPackage): Map<string, Provider> {
+  let m = providedCache.get(pkg);
   if (m !== undefined) return m;
   m = new Map();
-  for (const [name, list] of index.providers) {
-    for (const p of list) {
-      let inner = m.get(p.pkg);
-      if (inner === undefined) m.set(p.pkg, (inner = new Map()));
-      inner.set(name, p);
+  if (pkg.provides !== undefined && pkg.provides.trim() !== '') {
+    try {
+      for (const p of parseProvides(pkg.provides, `${pkg.name} ${pkg.version}: Provides`)) m.set(p.name, p.version === undefined ? { pkg } : { pkg, version: p.version });
+    } catch {
+      // The index records the parse failure; the package stays installable and provides nothing.
     }
   }
-  providesByPackage.set(index, m);
+  providedCache.set(pkg, m);
   return m;
 }
 
