@@ -1,8 +1,17 @@
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDistillError } from '../src/errors.js';
+import { digestOf } from '../src/oci/digest.js';
+import { MediaType } from '../src/oci/media-types.js';
+import { RegistryClient } from '../src/oci/registry/client.js';
+import { signImage, verifyImage } from '../src/oci/signature/sign-image.js';
+import { startRegistry, type TestRegistry } from './helpers/registry.js';
+import { smallImage } from './helpers/small-image.js';
 import { dssePae, parseDsseEnvelope, signPayload, verifyDsseEnvelope, verifyPayload } from '../src/oci/signature/ecdsa.js';
 import { decodePem, exportPublicKeyPem, generateKeyPair, loadPrivateKey, loadPublicKey, SIGSTORE_PRIVATE_KEY_PEM } from '../src/oci/signature/keys.js';
 import { encodeSimpleSigningPayload, goJson, parseSimpleSigningPayload, SIMPLE_SIGNING_MEDIA_TYPE } from '../src/oci/signature/payload.js';
@@ -37,7 +46,7 @@ describe('cosign test data (sigstore/cosign, see test/fixtures/cosign/PROVENANCE
   it('rejects the cosign envelope after one payload byte changes, or under another key', () => {
     const envelope = parseDsseEnvelope(fixture('slsa-provenance.dsse.json'));
     const tampered = Buffer.from(envelope.payload);
-    tampered[tampered.length - 3] ^= 1;
+    tampered[tampered.length - 3] = tampered[tampered.length - 3]! ^ 1;
     expect(verifyDsseEnvelope(publicKey, { ...envelope, payload: tampered })).toBe(false);
     const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey;
     expect(verifyDsseEnvelope(other, envelope)).toBe(false);
@@ -105,7 +114,7 @@ describe('keys', () => {
     const envelope = JSON.parse(der.toString('utf8'));
     const rewrap = (value: unknown): string => `-----BEGIN ${SIGSTORE_PRIVATE_KEY_PEM}-----\n${Buffer.from(JSON.stringify(value)).toString('base64')}\n-----END ${SIGSTORE_PRIVATE_KEY_PEM}-----\n`;
     const flipped = Buffer.from(envelope.ciphertext, 'base64');
-    flipped[5] ^= 0x40;
+    flipped[5] = flipped[5]! ^ 0x40;
     const cases: [string, string][] = [
       ['empty', ''],
       ['not PEM', 'hello world'],
@@ -180,5 +189,154 @@ describe('signatures and payloads', () => {
     const second = buildSignatureManifest(parseSignatureManifest(first.manifest), payload, 'MEUCIQsig2');
     expect(parseSignatureManifest(second.manifest).map((layer) => layer.signature)).toEqual(['MEUCIQsig1', 'MEUCIQsig2']);
     expect(() => signatureTag('sha256:../../x')).toThrow();
+  });
+});
+
+const run = promisify(execFile);
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+
+describe('sign and verify against Debian docker-registry 2.8', () => {
+  let registry: TestRegistry;
+  let client: RegistryClient;
+  const repo = () => ({ registry: registry.host, repository: 'team/app' });
+
+  async function pushSmallImage(reference: string): Promise<void> {
+    await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `docker-archive:${smallImage()}`, `docker://${registry.host}/${reference}`]);
+  }
+
+  /** Moves `tag` to a different image (same layers, one more config label): other content, other digest. */
+  async function pushVariant(repository: string, tag: string, label: string): Promise<string> {
+    const location = { registry: registry.host, repository };
+    const manifest = JSON.parse((await client.getManifest({ ...location, tag })).data.toString());
+    const config = JSON.parse((await client.readBlob(location, manifest.config, 1 << 20)).toString());
+    config.config = { ...config.config, Labels: { ...config.config?.Labels, variant: label } };
+    const configData = Buffer.from(JSON.stringify(config));
+    manifest.config = { ...manifest.config, digest: digestOf(configData), size: configData.length };
+    await client.pushBlob(location, manifest.config, configData);
+    return client.putManifest(location, tag, Buffer.from(JSON.stringify(manifest)), manifest.mediaType);
+  }
+
+  beforeAll(async () => {
+    registry = await startRegistry('anonymous');
+    client = new RegistryClient({ insecure: [registry.host] });
+    await pushSmallImage('team/app:1.0');
+  });
+  afterAll(async () => {
+    await client?.close();
+    await registry?.stop();
+  });
+
+  it('a distill signature verifies; the .sig object is what cosign stores; it fails once the tag moves to other content', async () => {
+    const pair = await generateKeyPair('pw', FAST);
+    const privateKey = await loadPrivateKey(pair.privateKey, 'pw');
+    const publicKey = loadPublicKey(pair.publicKey);
+    const signed = await signImage(client, { ...repo(), tag: '1.0' }, { privateKey, annotations: { build: '42' } });
+    const original = signed.digest;
+    expect(signed.signatureReference).toBe(`${registry.host}/team/app:sha256-${original.slice(7)}.sig`);
+    expect(signed.payload.toString()).toBe(
+      `{"critical":{"identity":{"docker-reference":"${registry.host}/team/app"},"image":{"docker-manifest-digest":"${original}"},"type":"cosign container image signature"},"optional":{"build":"42"}}`,
+    );
+
+    // skopeo, an independent client, reads the signature object: the cosign layer type and annotation.
+    const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${signed.signatureReference}`]);
+    const sig = JSON.parse(stdout);
+    expect(sig.mediaType).toBe(MediaType.ociManifest);
+    expect(sig.layers).toEqual([{ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', size: signed.payload.length, digest: digestOf(signed.payload), annotations: { 'dev.cosignproject.cosign/signature': signed.signature } }]);
+
+    const verified = await verifyImage(client, { ...repo(), tag: '1.0' }, { publicKey });
+    expect(verified.digest).toBe(original);
+    expect(verified.verified.map((item) => item.claims.optional)).toEqual([{ build: '42' }]);
+    await expect(verifyImage(client, { ...repo(), tag: '1.0' }, { publicKey, requireAnnotations: { build: '43' } })).rejects.toThrow(/lacks the required annotation\(s\) build=43/);
+
+    // Another key does not verify it.
+    const other = loadPublicKey((await generateKeyPair('x', FAST)).publicKey);
+    const wrongKey = await verifyImage(client, { ...repo(), tag: '1.0' }, { publicKey: other }).catch((error: unknown) => error);
+    expect(isDistillError(wrongKey, 'SIGNATURE_INVALID')).toBe(true);
+    expect((wrongKey as Error).message).toMatch(/does not verify under this public key/);
+
+    // The tag moves to different content: that content has no signature.
+    const moved = await pushVariant('team/app', '1.0', 'moved');
+    expect(moved).not.toBe(original);
+    const afterMove = await verifyImage(client, { ...repo(), tag: '1.0' }, { publicKey }).catch((error: unknown) => error);
+    expect(isDistillError(afterMove, 'SIGNATURE_NOT_FOUND')).toBe(true);
+    // The original content, named by digest, still verifies.
+    expect((await verifyImage(client, { ...repo(), digest: original }, { publicKey })).verified).toHaveLength(1);
+
+    // Replaying the old signature object under the new digest's .sig tag: the payload signs the old digest.
+    const oldSig = await client.getManifest({ ...repo(), tag: `sha256-${original.slice(7)}.sig` });
+    await client.putManifest(repo(), `sha256-${moved.slice(7)}.sig`, oldSig.data, MediaType.ociManifest);
+    const replayed = await verifyImage(client, { ...repo(), tag: '1.0' }, { publicKey }).catch((error: unknown) => error);
+    expect(isDistillError(replayed, 'SIGNATURE_INVALID')).toBe(true);
+    expect((replayed as Error).message).toContain(`the payload signs ${original}, but 1.0 now resolves to ${moved}`);
+  });
+
+  it('a tampered payload fails; a second key adds a second signature and both verify', async () => {
+    await pushSmallImage('team/tamper:1');
+    const location = { registry: registry.host, repository: 'team/tamper', tag: '1' };
+    const first = await generateKeyPair('a', FAST);
+    const firstKey = await loadPrivateKey(first.privateKey, 'a');
+    const signed = await signImage(client, location, { privateKey: firstKey });
+
+    // An attacker rewrites the payload (other docker-reference) and keeps the signature annotation.
+    const tag = `sha256-${signed.digest.slice(7)}.sig`;
+    const sigManifest = JSON.parse((await client.getManifest({ ...location, tag })).data.toString());
+    const tampered = Buffer.from(signed.payload.toString().replace('team/tamper', 'team/tamperX'));
+    await client.pushBlob(location, { digest: digestOf(tampered), size: tampered.length }, tampered);
+    const forged = { ...sigManifest, layers: [{ ...sigManifest.layers[0], digest: digestOf(tampered), size: tampered.length }] };
+    await client.putManifest(location, tag, Buffer.from(JSON.stringify(forged)), MediaType.ociManifest);
+    const error = await verifyImage(client, location, { publicKey: loadPublicKey(first.publicKey) }).catch((caught: unknown) => caught);
+    expect(isDistillError(error, 'SIGNATURE_INVALID')).toBe(true);
+
+    // Re-sign (the forged layer stays, rejected), then a second key signs too.
+    await signImage(client, location, { privateKey: firstKey });
+    const second = await generateKeyPair('b', FAST);
+    const both = await signImage(client, location, { privateKey: await loadPrivateKey(second.privateKey, 'b') });
+    expect(both.signatureCount).toBe(3);
+    for (const pair of [first, second]) {
+      const result = await verifyImage(client, location, { publicKey: loadPublicKey(pair.publicKey) });
+      expect(result.verified).toHaveLength(1);
+      expect(result.rejected).toHaveLength(2);
+    }
+  });
+
+  it('distill generate-key-pair / sign / verify (CLI): exit 0 when valid, 5 with the reason when not', async () => {
+    await pushSmallImage('cli/signed:1');
+    const dir = mkdtempSync(join(tmpdir(), 'distill-sign-cli-'));
+    const env = { ...process.env, DISTILL_KEY_PASSWORD: 'cli-pass' };
+    const cli = (args: string[], extra: Record<string, string> = {}) =>
+      run('node', [CLI, ...args], { env: { ...env, ...extra }, cwd: dir }).then(
+        (out) => ({ code: 0, ...out }),
+        (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+      );
+    const generated = await cli(['generate-key-pair']);
+    expect(generated).toMatchObject({ code: 0, stdout: 'Private key written to cosign.key\nPublic key written to cosign.pub\n' });
+    expect(statSync(join(dir, 'cosign.key')).mode & 0o777).toBe(0o600);
+    expect((await cli(['generate-key-pair'])).code).toBe(4); // never overwrites a key silently
+    const image = `${registry.host}/cli/signed:1`;
+    const signed = await cli(['sign', image, '--key', 'cosign.key']);
+    expect(signed.code).toBe(0);
+    expect(signed.stdout).toMatch(/^signed 127\.0\.0\.1:\d+\/cli\/signed@sha256:[0-9a-f]{64}\n {2}signature .*:sha256-[0-9a-f]{64}\.sig \(1 signature\)\n$/);
+    const verified = await cli(['verify', image, '--key', 'cosign.pub']);
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/^verified .* with cosign\.pub\n/);
+    const wrongPassword = await cli(['sign', image, '--key', 'cosign.key'], { DISTILL_KEY_PASSWORD: 'nope' });
+    expect(wrongPassword.code, wrongPassword.stderr).toBe(3);
+    expect(wrongPassword.stderr).toContain('[KEY_INVALID]');
+    expect(wrongPassword.stderr).not.toContain('nope');
+    // COSIGN_PASSWORD works too, as with cosign.
+    const viaCosignEnv = await run('node', [CLI, 'sign', image, '--key', 'cosign.key'], { env: { ...process.env, DISTILL_KEY_PASSWORD: undefined, COSIGN_PASSWORD: 'cli-pass' }, cwd: dir });
+    expect(viaCosignEnv.stdout).toContain('signed ');
+    expect((await cli(['sign', '--generate-key', '--key-prefix', 'other'])).code).toBe(0);
+    expect(existsSync(join(dir, 'other.pub'))).toBe(true);
+    const wrongKey = await cli(['verify', image, '--key', 'other.pub']);
+    expect(wrongKey.code).toBe(5);
+    expect(wrongKey.stderr).toMatch(/no valid signature .*does not verify under this public key.*\[SIGNATURE_INVALID\]/);
+    await pushVariant('cli/signed', '1', 'moved');
+    const moved = await cli(['verify', image, '--key', 'cosign.pub']);
+    expect(moved.code).toBe(5);
+    expect(moved.stderr).toMatch(/no signature for .*\[SIGNATURE_NOT_FOUND\]/);
+    const badKey = await cli(['verify', image, '--key', 'cosign.key']);
+    expect(badKey.code).toBe(3);
+    expect(badKey.stderr).toContain('[KEY_INVALID]');
   });
 });

@@ -32,7 +32,7 @@ function record(value: unknown): Record<string, unknown> | undefined {
 }
 
 function refuse(kind: ArtifactKind, subject: string, message: string): DistillError {
-  const code = kind === 'sbom' ? 'SBOM_INVALID' : kind === 'vex' ? 'VEX_INVALID' : 'FORMAT_UNKNOWN';
+  const code = kind === 'sbom' ? 'SBOM_INVALID' : kind === 'vex' ? 'VEX_INVALID' : 'SOURCE_UNRECOGNIZED';
   return new DistillError(code, `${subject}: ${message}`, { subject });
 }
 
