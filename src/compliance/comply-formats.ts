@@ -14,8 +14,9 @@ export function evidenceLine(e: Evidence): string {
   const where: string[] = [];
   if (e.key !== undefined) where.push(e.key);
   if (e.file !== undefined) where.push(`${e.file}:${e.line ?? '?'}`);
-  if (e.layer !== undefined) where.push(`layer ${e.layer.index} ${e.layer.digest.slice(0, 19)}`);
-  if (e.removedIn !== undefined) where.push(`${e.removedIn.how === 'replaced' ? 'replaced' : 'deleted'} in layer ${e.removedIn.index} ${e.removedIn.digest.slice(0, 19)}`);
+  // Secret messages already name both layers with full digests; do not repeat them.
+  if (e.layer !== undefined && !e.message.includes(e.layer.digest)) where.push(`layer ${e.layer.index} ${e.layer.digest.slice(0, 19)}`);
+  if (e.removedIn !== undefined && !e.message.includes(e.removedIn.digest)) where.push(`${e.removedIn.how === 'replaced' ? 'replaced' : 'deleted'} in layer ${e.removedIn.index} ${e.removedIn.digest.slice(0, 19)}`);
   const value = e.value !== undefined && e.rule !== undefined ? ` [${e.rule}: ${e.value}]` : '';
   return `${e.message}${value}${where.length > 0 ? ` (${where.join('; ')})` : ''}`;
 }
