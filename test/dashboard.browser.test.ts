@@ -8,6 +8,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changelogTracker } from '../bench/changelog-tracker.js';
 import { imageFacts } from '../src/compare/compare-images.js';
+import { complyImage } from '../src/compliance/comply.js';
+import { complianceInput } from '../src/server/extras.js';
 import { sbomFor, scanSbom } from '../src/report/scan-source.js';
 import { createApp } from '../src/server/app.js';
 import type { AppStore, ScanHeader } from '../src/storage/app-store.js';
@@ -93,18 +95,22 @@ beforeAll(async () => {
     reason: 'manual',
   });
   const vulnStore = openVulnDb(dbPath, { readonly: true });
+  let minimalScanId = '';
   try {
     const dbDigest = vulnDbDigest(vulnStore.feeds());
     // Two scans of each (day 1, and a rescan on day 2) so the trend has history.
     for (const [at, reason] of [[day1, 'manual'], [day2, 'rescan: vulnerability DB changed']] as const) {
       for (const [role, sbom, subject] of [['stock', stockSbom, stockRef], ['minimal', minimalSbom, minimalRef]] as const) {
         const outcome = scanSbom(sbom, { store: vulnStore, now: at, tool: { name: 'distill', version: 'test' } });
-        await store.addScan({ image: 'nginx', role, subject, digest: sbom.subject.digest!, report: outcome.report, sbom: outcome.sbom, dbDigest, reason, createdAt: at.toISOString() });
+        const header = await store.addScan({ image: 'nginx', role, subject, digest: sbom.subject.digest!, report: outcome.report, sbom: outcome.sbom, dbDigest, reason, createdAt: at.toISOString() });
+        if (role === 'minimal') minimalScanId = header.id;
       }
     }
   } finally {
     vulnStore.close();
   }
+  // The real CIS Docker 1.6 §4 checks of the built image, with their evidence.
+  await store.addCompliance({ ...complianceInput(await complyImage(minimalRef), 'nginx', minimalScanId), createdAt: day2.toISOString() });
 
   const app = createApp({ store, dataDir, vulnDbPath: dbPath, version: 'test', limits: { requestsPerMinute: 100_000 } });
   server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
@@ -146,6 +152,9 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     expect(await cell('kev')).toBe(`${nginx.minimal!.kev} / ${nginx.stock!.kev}`);
     expect(await cell('packages')).toBe(`${nginx.minimal!.packages} / ${nginx.stock!.packages}`);
     expect(Number(await page.locator('[data-total="images"]').innerText())).toBe(rows.length);
+    const compliance = (nginx as unknown as { compliance: { passed: number; failed: number } }).compliance;
+    expect(await cell('compliance')).toContain(compliance.failed > 0 ? `${compliance.failed} failed` : 'pass');
+    expect(await cell('compliance')).toContain(`${compliance.passed} passed`);
     // Semantic table with a caption and header cells; the first Tab lands on the skip link.
     expect(await page.locator('table#catalog caption').count()).toBe(1);
     expect(await page.locator('table#catalog th[scope="row"]').count()).toBe(rows.length);
@@ -167,6 +176,15 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     expect(Number(await page.locator('[data-field="minimal.total"]').innerText())).toBe(latest.summary.total);
     expect(await page.locator('table#builds tbody tr').count()).toBe(1);
     expect(await page.locator('table#scans tbody tr').count()).toBe(4);
+    // Compliance with evidence, the triage plan and the OpenVEX download (stated against the stock scan).
+    const checks = await api<{ results: { checks: { id: string; status: string }[] } }>('/api/images/nginx/compliance');
+    expect(await page.locator('table#compliance tbody tr').count()).toBe(checks.results.checks.length);
+    const plan = await api<{ actions: unknown[] }>(`/api/scans/${latest.id}/triage`);
+    expect(await page.locator('table#triage tbody tr').count()).toBe(Math.min(15, plan.actions.length));
+    expect(await page.getByRole('link', { name: 'OpenVEX' }).getAttribute('href')).toBe(`/api/scans/${latest.id}/vex`);
+    const vex = await api<{ '@context': string; statements: { status: string }[] }>(`/api/scans/${latest.id}/vex`);
+    expect(vex['@context']).toBe('https://openvex.dev/ns/v0.2.0');
+    expect(vex.statements.some((st) => st.status === 'not_affected' || st.status === 'fixed')).toBe(true);
     const sbomLink = page.getByRole('link', { name: 'CycloneDX JSON' });
     expect(await sbomLink.getAttribute('href')).toBe(`/api/scans/${latest.id}/sbom?format=cyclonedx-json`);
     const sbom = await api<{ components: { type: string }[] }>(`/api/scans/${latest.id}/sbom?format=cyclonedx-json`);

@@ -224,6 +224,9 @@ describe('real uploads are scanned and stored', () => {
     expect(sbom.components.map((c) => c.name)).toContain('libssl3');
     const report = (await (await app.request(`/api/scans/${header.id}/report?format=sarif`)).json()) as { version: string };
     expect(report.version).toBe('2.1.0');
+    // The triage plan (src/triage) puts the KEV glibc upgrade first.
+    const plan = (await (await app.request(`/api/scans/${header.id}/triage`)).json()) as { actions: { kind: string; package?: string; kev: number }[] };
+    expect(plan.actions[0]).toMatchObject({ kind: 'upgrade', package: 'glibc', kev: 1 });
     const events = (await (await app.request('/api/events?image=nginx-stock-sbom')).json()) as { details: { scanId: string } }[];
     expect(events[0]!.details.scanId).toBe(header.id);
     expect(leftovers()).toEqual([]);
@@ -240,6 +243,14 @@ describe('real uploads are scanned and stored', () => {
     expect(sbom.packages.map((p) => p.name)).toEqual(expect.arrayContaining(['base-files', 'netbase']));
     const images = (await (await app.request('/api/images')).json()) as { name: string }[];
     expect(images.map((i) => i.name)).toContain('small-image');
+    // Uploaded images are also checked for compliance (src/compliance), with evidence: the image runs as root.
+    const compliance = (await (await app.request('/api/images/small-image/compliance')).json()) as { scanId: string; framework: string; failed: number; results: { checks: { id: string; status: string; evidence: unknown[] }[] } };
+    expect(compliance.scanId).toBe(header.id);
+    expect(compliance.framework).toBe('cis-docker-1.6');
+    expect(compliance.results.checks.length).toBeGreaterThan(5);
+    expect(compliance.failed).toBe(compliance.results.checks.filter((c) => c.status === 'fail').length);
+    // No findings and no image it replaces: src/report/vex has nothing to state, so there is no VEX document.
+    await problem(await app.request(`/api/scans/${header.id}/vex`), 404, 'NOT_FOUND');
     const catalog = (await (await app.request('/api/catalog')).json()) as { name: string; minimal?: { packages: number; scanId: string } }[];
     expect(catalog.find((r) => r.name === 'small-image')?.minimal).toMatchObject({ packages: 2, scanId: header.id });
     expect(leftovers()).toEqual([]);
@@ -341,7 +352,7 @@ describe('rate limit, CORS, OpenAPI, headers', () => {
       if (!('get' in methods)) continue;
       const url = path.replace('{name}', 'nginx-stock-sbom').replace('{id}', scanId) + (path === '/api/compare' ? `?a=${scanId}&b=${scanId}` : '');
       const response = await app.request(url);
-      // 404 only for resources that exist in no form here (no compliance run, a build id that is a scan id, no VEX generator).
+      // 404 only for resources that exist in no form here (no compliance run, a build id that is a scan id).
       if (response.status === 404) expect(((await response.json()) as { detail: string }).detail, url).not.toMatch(/^no route/);
       else expect(response.status, url).toBe(200);
     }

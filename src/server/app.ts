@@ -6,8 +6,9 @@ import { DistillError } from '../errors.js';
 import { encodeScanReport, isScanFormat } from '../report/formats/index.js';
 import { encodeSbom } from '../sbom/formats/index.js';
 import type { Sbom } from '../sbom/package.js';
-import type { AppStore, ScanRole } from '../storage/app-store.js';
+import type { AppStore, ScanRecord, ScanRole } from '../storage/app-store.js';
 import type { ScanReport } from '../report/scan-report.js';
+import { complyImage, type ComplianceReport } from '../compliance/comply.js';
 import { openApiDocument } from './openapi.js';
 import { comparePage } from './pages/compare-page.js';
 import { catalogPage } from './pages/catalog-page.js';
@@ -20,7 +21,7 @@ import { RateLimiter } from './rate-limit.js';
 import { libraryScanner, type ScanFile } from './scanner.js';
 import { discard, receiveUpload } from './upload.js';
 import { catalogRows, compareView, headerOf, imageView, notFound, prioritize, requireImage, requireScan, trendView } from './views.js';
-import { pageExtras, vexDocument } from './extras.js';
+import { complianceInput, pageExtras, triagePlanFor, vexDocument } from './extras.js';
 
 export interface ServerLimits {
   /** Largest accepted upload (docker/OCI archive or SBOM), in bytes. Default 512 MiB. */
@@ -41,6 +42,8 @@ export interface AppDeps {
   dataDir: string;
   /** How uploads are scanned; default: the library against `vulnDbPath`. */
   scan?: ScanFile;
+  /** How uploaded images are checked for compliance (CIS Docker 1.6 §4 with evidence); default src/compliance's complyImage. */
+  comply?: (path: string) => Promise<ComplianceReport>;
   /** Vulnerability DB for the default scanner. Without it (and without `scan`) uploads answer 503 DB_NOT_FOUND. */
   vulnDbPath?: string;
   now?: () => Date;
@@ -101,7 +104,15 @@ export function createApp(deps: AppDeps): Hono {
   const limiter = new RateLimiter({ perMinute: limits.requestsPerMinute, ...(limits.burst !== undefined ? { burst: limits.burst } : {}) });
   const clientKey = deps.clientKey ?? remoteAddress;
   const store = deps.store;
+  const comply = deps.comply ?? ((path: string) => complyImage(path));
   const app = new Hono();
+  /** The scan a VEX document or triage plan is weighed against: the named one, else the image's other side (stock ↔ minimal). */
+  const counterpart = async (record: ScanRecord, named: string | undefined, role: ScanRole): Promise<ScanRecord | undefined> => {
+    if (named !== undefined) return requireScan(store, named);
+    if (record.image === undefined) return undefined;
+    const [latest] = await store.listScans({ image: record.image, role, limit: 1 });
+    return latest === undefined ? undefined : store.getScan(latest.id);
+  };
 
   app.onError((error, c) => {
     const problem = problemFor(error, new URL(c.req.url).pathname);
@@ -201,10 +212,16 @@ export function createApp(deps: AppDeps): Hono {
     return download(c, encodeSbom(record.sbom, format), `sbom-${record.id}.${format === 'spdx-json' ? 'spdx.json' : format === 'json' ? 'json' : 'cdx.json'}`);
   });
   app.get('/api/scans/:id/vex', async (c) => {
+    const named = params(c).id('against');
     const record = await requireScan(store, idParam(c));
-    const doc = await vexDocument(record, now());
-    if (doc === undefined) throw new DistillError('NOT_FOUND', 'VEX generation is not available in this build');
-    return download(c, doc, `vex-${record.id}.openvex.json`);
+    const against = record.role === 'stock' ? undefined : await counterpart(record, named, 'stock');
+    return download(c, vexDocument(record, against, now(), version), `vex-${record.id}.openvex.json`);
+  });
+  app.get('/api/scans/:id/triage', async (c) => {
+    const named = params(c).id('replacement');
+    const record = await requireScan(store, idParam(c));
+    const replacement = record.role === 'stock' || named !== undefined ? await counterpart(record, named, 'minimal') : undefined;
+    return c.json(triagePlanFor(record, replacement));
   });
   app.get('/api/compare', async (c) => {
     const p = params(c);
@@ -242,6 +259,15 @@ export function createApp(deps: AppDeps): Hono {
     const upload = await receiveUpload(c.req.raw.body, { dataDir: deps.dataDir, maxBytes: limits.maxUploadBytes, ...(declared !== undefined && /^\d+$/.test(declared) ? { declaredLength: Number(declared) } : {}) });
     try {
       const outcome = await scan(upload.path, upload.kind);
+      let compliance: ComplianceReport | undefined;
+      if (upload.kind === 'image') {
+        try {
+          compliance = await comply(upload.path);
+        } catch (error) {
+          // The scan stands on its own; a compliance failure is reported, not fatal to the upload.
+          deps.onError?.(error);
+        }
+      }
       const reference = `upload:${subject}`;
       const sbom = withSubject(outcome.sbom, reference);
       const report: ScanReport = withSubject(outcome.report, reference);
@@ -256,6 +282,7 @@ export function createApp(deps: AppDeps): Hono {
         dbDigest: outcome.dbDigest,
         reason: 'upload',
       });
+      if (compliance !== undefined) await store.addCompliance(complianceInput({ ...compliance, subject: { ...compliance.subject, reference } }, image, header.id));
       await store.addEvent({ kind: 'scan', image, message: `scanned upload ${subject}: ${header.summary.total} findings, ${header.summary.kev} in KEV`, details: { scanId: header.id, bytes: upload.bytes, kind: upload.kind } });
       c.header('location', `/api/scans/${encodeURIComponent(header.id)}`);
       return c.json(header, 201);
@@ -271,13 +298,15 @@ export function createApp(deps: AppDeps): Hono {
     const q = params(c).findingQuery();
     const view = await imageView(store, imageParam(c), q);
     const record = view.minimal ? await store.getScan(view.minimal.id) : undefined;
-    return c.html(imagePage(view, await pageExtras(record, view.compliance, now())));
+    const against = record !== undefined && record.role !== 'stock' ? await counterpart(record, undefined, 'stock') : undefined;
+    return c.html(imagePage(view, pageExtras(record, view.compliance, against)));
   });
   app.get('/scans/:id', async (c) => {
     const q = params(c).findingQuery();
     const record = await requireScan(store, idParam(c));
     const findings = prioritize(await store.listFindings(record.id, { limit: 500, ...q }));
-    return c.html(scanPage(headerOf(record), findings, q, await pageExtras(record, undefined, now())));
+    const against = record.role !== 'stock' ? await counterpart(record, undefined, 'stock') : undefined;
+    return c.html(scanPage(headerOf(record), findings, q, pageExtras(record, undefined, against)));
   });
   app.get('/trend', async (c) => {
     const p = params(c);
