@@ -1,6 +1,6 @@
 /** @module test/comply — `distill comply` on a deliberately bad image, on stock nginx and on distill's own catalog images; the CLI end to end. */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,7 +10,8 @@ import { complyImage, gateFails, type ComplianceReport } from '../src/compliance
 import type { CheckResult } from '../src/compliance/checks.js';
 import { parseDockerfile } from '../src/compliance/dockerfile.js';
 import { redact } from '../src/compliance/secret-rules.js';
-import { badImage, type BadImage } from './helpers/bad-image.js';
+import { badImage, layeredArchive, type BadImage } from './helpers/bad-image.js';
+import { DistillError } from '../src/errors.js';
 import { cachedBuild } from './helpers/build-helpers.js';
 import { stockImage } from './helpers/oracles.js';
 
@@ -112,6 +113,47 @@ describe('the deliberately bad image', () => {
     const md = encodeComplianceReport(badReport, 'markdown');
     expect(md).toContain('| FAIL | CIS-4.10 | automated |');
     expect(md).toContain('## NIST SP 800-190, section 4.1 image countermeasures');
+  });
+});
+
+describe('how later layers hide secrets, and what is not searched', () => {
+  const token = 'glpat-Zr8uY2wQ5eT7iO9pA1sD';
+  const key = readFileSync(join(fixtures, 'secrets', 'positive', 'private-key.ec.pem'), 'utf8');
+  const roots = () => {
+    const base = join(dir, 'hide');
+    rmSync(base, { recursive: true, force: true });
+    const put = (path: string, content: string | Buffer) => {
+      mkdirSync(join(path, '..'), { recursive: true });
+      writeFileSync(path, content);
+    };
+    put(join(base, 'l0/etc/app/key.pem'), key);
+    put(join(base, 'l0/srv/data/token.txt'), `token: ${token}\n`);
+    put(join(base, 'l0/opt/big.txt'), `${token}\n${'x'.repeat(2 * 1024 * 1024)}`);
+    put(join(base, 'l0/opt/blob.bin'), Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0]), Buffer.from(`${token}\n`)]));
+    put(join(base, 'l1/etc/app/key.pem'), 'rotated: the key lives in a secret store now\n');
+    put(join(base, 'l1/srv/data/.wh..wh..opq'), '');
+    return [join(base, 'l0'), join(base, 'l1')];
+  };
+
+  it('names replaced files and opaque directories as the removing layer, and skips large and binary files', async () => {
+    const archive = await layeredArchive(join(dir, 'hide.tar'), roots(), { config: { User: '65532' } });
+    const report = await complyImage(`docker-archive:${archive}`);
+    const [, second] = report.subject.layers;
+    const files = check(report, 'CIS-4.10').evidence.filter((e) => e.kind === 'file').map((e) => [e.path, e.rule, e.layer?.index, e.removedIn]);
+    expect(files).toEqual([
+      ['/etc/app/key.pem', 'private-key', 0, { ...second, how: 'replaced' }],
+      ['/srv/data/token.txt', 'gitlab-token', 0, { ...second, how: 'opaque-directory' }],
+    ]);
+    expect(report.secretScan.skippedLarge).toBe(1);
+    expect(report.secretScan.skippedBinary).toBe(1);
+  });
+
+  it('fails with the layer integrity error instead of hanging when a layer does not match its diffId', async () => {
+    const wrong = `sha256:${'0'.repeat(64)}`;
+    const archive = await layeredArchive(join(dir, 'corrupt.tar'), roots(), {}, { diffIds: [wrong, wrong] });
+    const error = await complyImage(`docker-archive:${archive}`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DistillError);
+    expect((error as DistillError).code).toBe('DIGEST_MISMATCH');
   });
 });
 

@@ -102,3 +102,24 @@ export async function badImage(): Promise<BadImage> {
   });
   return { archive: join(dir, 'image.tar'), secrets: JSON.parse(await readFile(join(dir, 'secrets.json'), 'utf8')) as PlantedSecrets, paths: PATHS };
 }
+
+/** A docker-archive from layer directories (GNU tar, one uncompressed layer each) and an image config body. */
+export async function layeredArchive(out: string, roots: readonly string[], config: Record<string, unknown>, options: { diffIds?: string[] } = {}): Promise<string> {
+  const work = `${out}.work`;
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  const names: string[] = [];
+  const diffIds: string[] = [];
+  for (const [index, root] of roots.entries()) {
+    await mkdir(join(work, `l${index}`));
+    diffIds.push(sha256(await tarOf(root, join(work, `l${index}`, 'layer.tar'))));
+    names.push(`l${index}/layer.tar`);
+  }
+  const body = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', ...config, rootfs: { type: 'layers', diff_ids: options.diffIds ?? diffIds } }));
+  const configName = `${sha256(body).slice(7)}.json`;
+  await writeFile(join(work, configName), body);
+  await writeFile(join(work, 'manifest.json'), JSON.stringify([{ Config: configName, RepoTags: ['layered/test:1.0'], Layers: names }]));
+  await run('tar', ['-C', work, '-cf', out, '.']);
+  await rm(work, { recursive: true, force: true });
+  return out;
+}
