@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { digestOf } from '../src/oci/digest.js';
 import { MediaType } from '../src/oci/media-types.js';
 import { RegistryClient } from '../src/oci/registry/client.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
+import { stockImage } from './helpers/oracles.js';
 import { smallImage } from './helpers/small-image.js';
 
 const run = promisify(execFile);
@@ -207,4 +208,53 @@ describe('distill attach (CLI)', () => {
     expect(local.code).toBe(2);
     expect(local.stderr).toContain('[BAD_REFERENCE]');
   });
+});
+
+describe('distill scan REF --vex attached', () => {
+  it('fetches the VEX attached to the registry image and suppresses what it says is not affected', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'distill-vex-attached-'));
+    const cli = (args: string[]) => run('node', [CLI, ...args], { env: { ...process.env, SOURCE_DATE_EPOCH: '1767225600' }, maxBuffer: 1 << 26 }).then(
+      (out) => ({ code: 0, ...out }),
+      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+    );
+    // The real stock nginx image (bookworm-slim + nginx, 118 packages) pushed to the registry with skopeo.
+    await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `docker-archive:${stockImage('nginx')}`, `docker://${registry.host}/stock/nginx:1`]);
+    const image = `${registry.host}/stock/nginx:1`;
+    // CONSTRUCTED tracker record around a REAL curl CVE id (as in test/compare.test.ts): fixed just above the
+    // stock image's curl, so the scan finds it in curl and libcurl4.
+    mkdirSync(join(dir, 'feeds'));
+    const fixed = '7.88.1-10+deb12u16';
+    writeFileSync(join(dir, 'feeds', 'debian-tracker.json'), JSON.stringify({ curl: { 'CVE-2023-38545': { releases: { bookworm: { status: 'resolved', repositories: { bookworm: fixed }, fixed_version: fixed, urgency: 'high' } } } } }));
+    const db = join(dir, 'vuln.db');
+    const imported = await cli(['db', 'import', join(dir, 'feeds'), '--db', db]);
+    expect(imported.code, imported.stderr).toBe(0);
+
+    const ids = (stdout: string, key: 'findings' | 'suppressed') => (JSON.parse(stdout)[key] as { vulnId: string; packageName: string }[]).map((item) => `${item.vulnId} ${item.packageName}`).sort();
+    const before = await cli(['scan', image, '--db', db, '--format', 'json', '--quiet']);
+    expect(before.code, before.stderr).toBe(0);
+    expect(ids(before.stdout, 'findings')).toEqual(['CVE-2023-38545 curl', 'CVE-2023-38545 libcurl4']);
+
+    // Nothing attached yet: --vex attached applies no statement.
+    const none = await cli(['scan', image, '--db', db, '--format', 'json', '--quiet', '--vex', 'attached']);
+    expect(ids(none.stdout, 'findings')).toEqual(['CVE-2023-38545 curl', 'CVE-2023-38545 libcurl4']);
+
+    const statement = {
+      '@context': 'https://openvex.dev/ns/v0.2.0',
+      '@id': 'https://example.test/vex/nginx-curl',
+      author: 'distill tests',
+      timestamp: '2026-01-01T00:00:00Z',
+      version: 1,
+      statements: [{ vulnerability: { name: 'CVE-2023-38545' }, products: [{ '@id': 'pkg:deb/debian/curl' }, { '@id': 'pkg:deb/debian/libcurl4' }], status: 'not_affected', justification: 'vulnerable_code_not_in_execute_path' }],
+    };
+    writeFileSync(join(dir, 'nginx.openvex.json'), JSON.stringify(statement));
+    expect((await cli(['attach', 'vex', image, join(dir, 'nginx.openvex.json')])).code).toBe(0);
+    const after = await cli(['scan', image, '--db', db, '--format', 'json', '--quiet', '--vex', 'attached']);
+    expect(after.code, after.stderr).toBe(0);
+    expect(ids(after.stdout, 'findings')).toEqual([]);
+    expect(ids(after.stdout, 'suppressed')).toEqual(['CVE-2023-38545 curl', 'CVE-2023-38545 libcurl4']);
+
+    const local = await cli(['scan', `docker-archive:${smallImage()}`, '--db', db, '--quiet', '--vex', 'attached']);
+    expect(local.code).toBe(2);
+    expect(local.stderr).toContain('[BAD_REFERENCE]');
+  }, 300_000);
 });

@@ -3,12 +3,14 @@ import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { DistillError } from '../errors.js';
 import { parseVex, type VexDocument } from '../match/vex.js';
+import { fetchArtifactsOfKind } from '../oci/artifacts/attach.js';
 import { parsePlatform } from '../oci/platform.js';
 import { encodeScanReport, SCAN_FORMATS, type ScanFormat } from '../report/formats/index.js';
 import { gateFailures } from '../report/scan-report.js';
 import { scanSource } from '../report/scan-source.js';
 import { openVulnDb } from '../storage/sqlite/vuln-db.js';
 import { SEVERITIES, type Severity } from '../vuln/severity.js';
+import { registryClientFor, registryImageArg } from './attach-command.js';
 import { dbPathFrom } from './db-command.js';
 import { defaultPlatform, pinnedNow } from './environment.js';
 import { EXIT } from './exit-codes.js';
@@ -31,9 +33,25 @@ interface ScanFlags {
   quiet?: boolean;
 }
 
-async function readVex(paths: readonly string[]): Promise<VexDocument[]> {
+/** `--vex attached`: the VEX documents attached to the scanned registry image (referrers API or tag fallback). */
+async function attachedVex(reference: string): Promise<VexDocument[]> {
+  const location = registryImageArg(reference);
+  const client = registryClientFor({});
+  try {
+    const { documents } = await fetchArtifactsOfKind(client, location, 'vex');
+    return documents.map((item) => parseVex(item.document, `VEX attached as ${item.entry.digest}`));
+  } finally {
+    await client.close();
+  }
+}
+
+async function readVex(paths: readonly string[], reference: string): Promise<VexDocument[]> {
   const documents: VexDocument[] = [];
   for (const path of paths) {
+    if (path === 'attached') {
+      documents.push(...(await attachedVex(reference)));
+      continue;
+    }
     const text = await readFile(path).catch((error: Error) => {
       throw new DistillError('SOURCE_NOT_FOUND', `cannot read VEX file ${path}: ${error.message}`, { subject: path });
     });
@@ -52,7 +70,7 @@ export function registerScanCommand(program: Command): void {
     .addOption(new Option('--fail-on <severity>', `exit ${EXIT.gate} when a shown finding is at or above this severity`).choices([...SEVERITIES]))
     .option('--only-fixed', 'only findings that have a fixed version')
     .option('--ignore-unfixed', 'drop findings with no fix (not-fixed, wont-fix, deferred)')
-    .option('--vex <file>', 'OpenVEX 0.2.0 or CycloneDX VEX: not_affected / fixed statements suppress findings (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--vex <file>', 'OpenVEX 0.2.0 or CycloneDX VEX: not_affected / fixed statements suppress findings (repeatable); `attached`: the VEX documents attached to the registry image', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--show-suppressed', 'also list findings suppressed by VEX, not applicable, or negligible')
     .option('--show-negligible', 'count negligible findings (Debian "unimportant") as shown findings')
     .option('--db <path>', 'vulnerability database (default: $DISTILL_DB, else $XDG_CACHE_HOME/distill/vuln.db)')
@@ -67,12 +85,13 @@ Examples:
   distill scan oci:./out/nginx --format sarif > nginx.sarif
   distill scan sbom:trivy.cdx.json --fail-on high
   distill scan IMAGE --vex statements.openvex.json --show-suppressed
+  distill scan 127.0.0.1:5000/distill/nginx:1.22 --vex attached
 
 Exit codes: 0 done (and the gate passed), ${EXIT.gate} the --fail-on gate failed, 2 usage, 3 unusable input
 or no database (run \`distill db update\` or \`distill db import DIR\`), 4 file write failure.`,
     )
     .action(async (reference: string, flags: ScanFlags) => {
-      const vex = await readVex(flags.vex);
+      const vex = await readVex(flags.vex, reference);
       const store = openVulnDb(dbPathFrom(flags.db), { readonly: true });
       const progress = flags.quiet ? { listener: () => {}, clear: () => {} } : terminalProgress();
       try {
