@@ -146,6 +146,9 @@ describe('how later layers hide secrets, and what is not searched', () => {
     ]);
     expect(report.secretScan.skippedLarge).toBe(1);
     expect(report.secretScan.skippedBinary).toBe(1);
+    // Tagged layered/test:1.0: a versioned tag passes the latest-tag check; uid 65532 passes 4.1 without /etc/passwd.
+    expect(check(report, 'IMG-LATEST-TAG').status).toBe('pass');
+    expect(check(report, 'CIS-4.1').status).toBe('pass');
   });
 
   it('fails with the layer integrity error instead of hanging when a layer does not match its diffId', async () => {

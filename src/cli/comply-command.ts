@@ -36,7 +36,11 @@ export function registerComplyCommand(program: Command): void {
     .command('comply')
     .description('check an image against CIS Docker Benchmark 1.6 §4 and dockle-style checks, with evidence, mapped to NIST SP 800-190 and 800-53')
     .argument('<image>', 'oci:DIR[:TAG] | oci-archive:FILE | docker-archive:FILE')
-    .option('--framework <name>', `how results are grouped (repeatable): ${FRAMEWORKS.join(', ')}`, (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .addOption(
+      new Option('--framework <name>', `how results are grouped (repeatable): ${FRAMEWORKS.join(', ')}`)
+        .argParser((value: string, previous: string[]) => [...previous, value])
+        .default([], 'cis-docker-1.6'),
+    )
     .addOption(new Option('-f, --format <format>', 'output format').choices([...COMPLY_FORMATS]).default('table'))
     .option('-o, --output <file>', 'write to a file (atomically) instead of stdout')
     .option('--dockerfile <file>', 'also check the Dockerfile the image was built from (ADD vs COPY, update-only RUN, secrets in ARG/ENV)')

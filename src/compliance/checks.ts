@@ -555,7 +555,10 @@ const CHECKS: readonly Check[] = [
     remediation: 'Tag releases with a version (or deploy by digest) so what runs can be traced to one build.',
     decide({ image }) {
       const tags = image.tags;
-      const versioned = tags.filter((t) => !/:latest$/.test(t) && /:[^/]+$/.test(t));
+      const versioned = tags.filter((t) => {
+        const tag = tagOf(t);
+        return tag !== undefined && tag !== 'latest';
+      });
       const evidence: Evidence[] = [{ kind: 'image', message: tags.length === 0 ? 'no tag recorded' : `tags: ${tags.join(', ')}`, value: tags.join(', ') }];
       if (versioned.length > 0) return { status: 'pass', summary: `versioned tag ${versioned[0]}`, evidence };
       return { status: 'warn', summary: tags.length === 0 ? 'no tag recorded: deploy it by digest' : 'only a "latest" tag: deploy it by digest or give it a version tag', evidence };
@@ -649,6 +652,14 @@ const CHECKS: readonly Check[] = [
     },
   },
 ];
+
+/** The tag part of `repo:tag` (docker-archive RepoTags) or a bare OCI ref name (`1.0`); undefined for an untagged `host:port/repo`. */
+function tagOf(name: string): string | undefined {
+  const colon = name.lastIndexOf(':');
+  if (colon === -1) return name.includes('/') ? undefined : name;
+  const after = name.slice(colon + 1);
+  return after.includes('/') || after === '' ? undefined : after;
+}
 
 const CREDENTIAL_FILE = /\/(?:id_rsa|id_dsa|id_ecdsa|id_ed25519|\.netrc|\.pgpass|\.git-credentials|\.pypirc|\.npmrc|\.env)$|\/\.aws\/credentials$|\/\.docker\/config\.json$|\/\.kube\/config$|\/\.config\/gcloud\/(?:credentials\.db|application_default_credentials\.json)$/;
 
