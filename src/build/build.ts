@@ -24,7 +24,7 @@ import { loadRecipe, recipeDigest, requestedPackages, type Recipe } from './reci
 import { buildIndex as buildResolverIndex, lazyIndex, type LazyIndexSource } from './resolve/package-index.js';
 import { resolve } from './resolve/resolver.js';
 import type { ExcludedDependency, Resolution, ResolverPackage, WhyChain } from './resolve/types.js';
-import { addMergedUsrLinks, installSelection, MERGED_USR_ARCH, MERGED_USR_BASE, selectFiles, type DropRule, type KeptFile, type Selection } from './select.js';
+import { addMergedUsrLinks, installSelection, MERGED_USR_ARCH, MERGED_USR_BASE, pathExcluder, selectFiles, type DropRule, type KeptFile, type Selection } from './select.js';
 import { applySetup, type SetupReport } from './setup/apply-setup.js';
 import { ImageTree, type TreeNode } from './tree.js';
 
@@ -547,6 +547,7 @@ async function buildArch(recipe: Recipe, baseRecipe: Recipe, arch: string, diges
   const baseNames = new Set((within === undefined ? resolveRecipe(baseRecipe, opened.latest, arch) : resolveBaseWithin(baseRecipe, within, arch)).packages.map((p) => p.name));
 
   // Fetch (sha256-verified, cached) and read every .deb.
+  const exclude = pathExcluder(recipe.excludePaths.map((e) => e.path));
   let done = 0;
   const installed: Installed[] = await mapLimit(packages, DEB_CONCURRENCY, async (resolved) => {
     const ip = opened.back.get(resolved);
@@ -554,7 +555,7 @@ async function buildArch(recipe: Recipe, baseRecipe: Recipe, arch: string, diges
     const http = options.fetchImpl === undefined ? {} : { fetchImpl: options.fetchImpl };
     const fetched = await fetchDeb(ip.record, ip.repository, options.cacheDir, http);
     const deb = await readDeb(fetched.path, { label: `${resolved.name}_${resolved.version}_${resolved.architecture}.deb` });
-    const selection = selectFiles(deb.files, { package: resolved.name, conffiles: deb.conffiles, locales: recipe.contents.locales });
+    const selection = selectFiles(deb.files, { package: resolved.name, conffiles: deb.conffiles, locales: recipe.contents.locales, ...(exclude === undefined ? {} : { exclude }) });
     options.onProgress?.({ kind: 'deb-fetched', arch, name: resolved.name, cached: fetched.cached, done: ++done, total: packages.length });
     return { resolved, deb, selection };
   });

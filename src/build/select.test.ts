@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { isDistillError } from '../errors.js';
 import { readRealDeb, realDeb } from '../../test/fixtures/recipe/real-debs.js';
 import { cached, stockImage } from '../../test/helpers/oracles.js';
-import { addMergedUsrLinks, dropRuleFor, installSelection, mergedUsrPath, selectFiles, type DebFileEntry } from './select.js';
+import { addMergedUsrLinks, dropRuleFor, installSelection, mergedUsrPath, pathExcluder, selectFiles, type DebFileEntry } from './select.js';
 import { ImageTree } from './tree.js';
 
 /** Member names as dpkg-deb lists them (`./lib/x86_64-linux-gnu/libc.so.6`), directories without the trailing slash. */
@@ -110,6 +110,23 @@ describe('selectFiles rules and hostile entries', () => {
     expect(dropRuleFor('/usr/share/doc/x/sub/copyright')).toBe('doc');
     expect(dropRuleFor('/usr/share/doc-base/x')).toBeUndefined();
     expect(dropRuleFor('/usr/share/groff/current/tmac')).toBe('groff');
+  });
+
+  it('drops what the recipe\'s exclude-paths match (after the merged-/usr rewrite), never conffiles or copyright files', () => {
+    const exclude = pathExcluder(['/usr/lib/*/gconv', '/usr/share/vim', '/etc/x?.conf', '/usr/share/**/*.vim'])!;
+    const entries = [
+      entry('./lib/x86_64-linux-gnu/gconv', 'dir'), entry('./lib/x86_64-linux-gnu/gconv/IBM1390.so', 'file', { content: Buffer.alloc(7) }),
+      entry('./usr/lib/gconv/keep.so'), entry('./usr/share/vim', 'dir'), entry('./usr/share/vim/addons/syntax/nginx.vim'), entry('./usr/share/vimrc'),
+      entry('./usr/share/nginx/a/b/c.vim'), entry('./etc/x1.conf'), entry('./etc/x12.conf'), entry('./usr/share/doc/vim/copyright'),
+      entry('./etc/x2.conf'),
+    ];
+    const selection = selectFiles(entries, { package: 'x', exclude, conffiles: ['/etc/x2.conf'] });
+    expect(selection.entries.map((e) => e.path)).toEqual(['/usr/lib/gconv/keep.so', '/usr/share/vimrc', '/etc/x12.conf', '/usr/share/doc/vim/copyright', '/etc/x2.conf']);
+    expect(selection.dropped.recipe).toEqual({ entries: 6, bytes: 7 });
+    // Regex metacharacters in a pattern are literal.
+    expect(pathExcluder(['/usr/lib/libc++.so'])!('/usr/lib/libc++.so')).toBe(true);
+    expect(pathExcluder(['/usr/lib/libc++.so'])!('/usr/lib/libcc.so')).toBe(false);
+    expect(pathExcluder([])).toBeUndefined();
   });
 
   it('rewrites a relative symlink that would break after moving into /usr, and keeps the others byte for byte', () => {

@@ -22,7 +22,8 @@ export interface DebFileEntry {
 }
 
 /** Why an entry was left out. */
-export type DropRule = 'doc' | 'man' | 'info' | 'locale' | 'lintian' | 'linda' | 'groff' | 'special' | 'merged-usr';
+/** Why an entry was left out; `recipe` is the recipe's `exclude-paths`. */
+export type DropRule = 'doc' | 'man' | 'info' | 'locale' | 'lintian' | 'linda' | 'groff' | 'special' | 'merged-usr' | 'recipe';
 
 export interface SelectOptions {
   /** The package the entries belong to (recorded as each node's origin). */
@@ -31,6 +32,22 @@ export interface SelectOptions {
   conffiles?: readonly string[];
   /** `/usr/share/locale/<name>` directories to keep; `*` keeps them all. Default none. */
   locales?: readonly string[];
+  /** The recipe's `exclude-paths` globs (compile once with {@link pathExcluder}). */
+  exclude?: PathExcluder;
+}
+
+/** Tests a final image path against a recipe's `exclude-paths`. */
+export type PathExcluder = (path: string) => boolean;
+
+/**
+ * Compiles `exclude-paths` globs: `**` matches across segments, `*` and `?` within one; a pattern matching a
+ * directory also matches everything below it. `/usr/share/doc/<package>/copyright` never matches (licences stay).
+ */
+export function pathExcluder(patterns: readonly string[]): PathExcluder | undefined {
+  if (patterns.length === 0) return undefined;
+  const body = patterns.map((p) => p.replace(/\*\*|[*?]|[^*?]+/g, (t) => (t === '**' ? '.*' : t === '*' ? '[^/]*' : t === '?' ? '[^/]' : t.replace(/[.+^${}()|[\]\\]/g, '\\$&')))).join('|');
+  const re = new RegExp(`^(?:${body})(?:/.*)?$`);
+  return (path) => re.test(path) && !/^\/usr\/share\/doc\/[^/]+\/copyright$/.test(path);
 }
 
 /** An entry that goes into the image, with its final path. */
@@ -139,7 +156,7 @@ export function selectFiles(entries: Iterable<DebFileEntry>, options: SelectOpti
       continue;
     }
     if (!conffiles.has(path)) {
-      const rule = dropRuleFor(path, locales);
+      const rule = dropRuleFor(path, locales) ?? (options.exclude?.(path) === true ? 'recipe' : undefined);
       if (rule !== undefined) {
         drop(rule, type === 'file' ? entry.size : 0);
         continue;

@@ -139,7 +139,14 @@ export async function openRepositories(repos: readonly Repository[], options: Op
     arch: options.arch,
     repositories,
     issues,
-    get size() { return names().length; },
+    get size() {
+      // Counted without sorting: the progress event reads it on every build, the sorted list only "did you mean".
+      if (sortedNames !== undefined) return sortedNames.length;
+      if (parts.length === 1) return [...parts[0]!.part.names()].length;
+      const all = new Set<string>();
+      for (const p of parts) for (const n of p.part.names()) all.add(n);
+      return all.size;
+    },
     get: best,
     versions: (name) => [...versions(name)],
     names: () => [...names()],

@@ -106,6 +106,20 @@ describe('loadRecipe values', () => {
     expect(requestedPackages(recipe)).toEqual({ include: ['base-files', 'tzdata', 'nginx', 'busybox'], exclude: ['perl-base'] });
   });
 
+  it('exclude-paths: merged by path down an extends chain; a reason is required and paths may not climb', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'distill-exclude-'));
+    writeFileSync(join(dir, 'parent.yaml'), 'name: parent\nexclude-paths:\n  - path: /usr/lib/*/gconv\n    reason: no iconv users\n');
+    writeFileSync(join(dir, 'child.yaml'), 'name: child\nextends: parent.yaml\nexclude-paths:\n  - path: /usr/share/vim\n    reason: no editor\n  - path: /usr/lib/*/gconv\n    reason: still none\n');
+    expect(loadRecipe(join(dir, 'child.yaml')).excludePaths).toEqual([{ path: '/usr/share/vim', reason: 'no editor' }, { path: '/usr/lib/*/gconv', reason: 'still none' }]);
+    expect(loadRecipe(join(dir, 'parent.yaml')).excludePaths).toEqual([{ path: '/usr/lib/*/gconv', reason: 'no iconv users' }]);
+    writeFileSync(join(dir, 'bad.yaml'), 'name: bad\nexclude-paths:\n  - path: /usr/share/vim\n');
+    expect(failure(() => loadRecipe(join(dir, 'bad.yaml'))).message).toMatch(/bad\.yaml:3:\d+.*reason/);
+    for (const path of ['/usr/../etc', 'usr/lib', '/usr/./lib', '/a b']) {
+      writeFileSync(join(dir, 'bad.yaml'), `name: bad\nexclude-paths:\n  - path: '${path}'\n    reason: x\n`);
+      expect(failure(() => loadRecipe(join(dir, 'bad.yaml'))).code).toBe('RECIPE_INVALID');
+    }
+  });
+
   it('reads an unquoted `- !name` as an exclusion rather than a YAML tag', () => {
     const recipe = parseRecipe('name: x\ncontents:\n  packages:\n    - nginx\n    - !perl-base\n    - "!debconf"\n', 'x.yaml');
     expect(recipe.contents.exclude).toEqual(['perl-base', 'debconf']);

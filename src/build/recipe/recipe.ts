@@ -49,6 +49,12 @@ export interface RecipePath {
   target?: string;
 }
 
+/** `exclude-paths[]`: a glob over absolute image paths (`*`, `?` within a segment, `**` across) and why. */
+export interface RecipeExcludePath {
+  path: string;
+  reason: string;
+}
+
 /** A loaded, merged (`extends`) and normalised recipe. YAML keys are kebab-case, these are camelCase. */
 export interface Recipe {
   name: string;
@@ -65,6 +71,8 @@ export interface Recipe {
   };
   accounts: { users: RecipeUser[]; groups: RecipeGroup[]; runAs: string };
   paths: RecipePath[];
+  /** Package files left out of the image (glob over image paths), each with the reason the recipe gives. */
+  excludePaths: RecipeExcludePath[];
   entrypoint?: string[];
   cmd?: string[];
   workdir?: string;
@@ -392,6 +400,7 @@ interface RawRecipe {
   contents?: { repositories?: RecipeRepository[]; packages?: string[]; locales?: string[] };
   accounts?: { users?: Partial<RecipeUser>[]; groups?: Partial<RecipeGroup>[]; 'run-as'?: string | number };
   paths?: { path: string; type: RecipePath['type']; owner?: string | number; mode?: string; content?: string; source?: string; target?: string }[];
+  'exclude-paths'?: RecipeExcludePath[];
   entrypoint?: string[];
   cmd?: string[];
   workdir?: string;
@@ -437,6 +446,8 @@ function normaliseOne(file: RecipeFile): Recipe {
   uniqueBy(file, groups, ['accounts', 'groups'], 'gid', (g) => String(g.gid));
   const paths = (raw.paths ?? []).map((p, i): RecipePath => normalisePath(file, p, i));
   uniqueBy(file, paths, ['paths'], 'path', (p) => p.path);
+  const excludePaths = (raw['exclude-paths'] ?? []).map((e) => ({ path: e.path, reason: e.reason }));
+  uniqueBy(file, excludePaths, ['exclude-paths'], 'path', (e) => e.path);
   const environment: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw.environment ?? {})) environment[key] = String(value);
   const ports = (raw.ports ?? []).map((p) => (typeof p === 'number' ? `${p}/tcp` : p.includes('/') ? p : `${p}/tcp`));
@@ -449,6 +460,7 @@ function normaliseOne(file: RecipeFile): Recipe {
     contents: { repositories, packages, exclude, locales: [...(raw.contents?.locales ?? [])] },
     accounts: { users, groups, runAs: raw.accounts?.['run-as'] === undefined ? '' : String(raw.accounts['run-as']) },
     paths,
+    excludePaths,
     environment,
     ports,
     labels: { ...(raw.labels ?? {}) },
@@ -541,6 +553,7 @@ function merge(parent: Recipe, child: Recipe): Recipe {
       runAs: child.accounts.runAs !== '' ? child.accounts.runAs : parent.accounts.runAs,
     },
     paths: byKey(parent.paths, child.paths, (p) => p.path),
+    excludePaths: byKey(parent.excludePaths, child.excludePaths, (e) => e.path),
     environment: { ...parent.environment, ...child.environment },
     ports: child.ports.length > 0 ? child.ports : parent.ports,
     labels: { ...parent.labels, ...child.labels },
