@@ -35,7 +35,7 @@ const program = new Command('distill')
     `
 Exit codes: 0 ok, 1 internal error, 2 usage error, 3 unusable input (missing, corrupt or unrecognised
 source, digest mismatch, invalid SBOM, no vulnerability database), 4 file write failure or database
-locked, 5 a gate failed (scan --fail-on, db status --fail-stale).
+locked, 5 a gate failed (scan --fail-on, db status --fail-stale, comply --fail-on, verify).
 Docs: docs/ in the distill repository (one page per command).`,
   );
 registerSbomCommand(program);
