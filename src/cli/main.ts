@@ -16,6 +16,7 @@ import { registerScanCommand } from './scan-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerTriageCommand } from './triage-command.js';
 import { registerVexCommand } from './vex-command.js';
+import { registerWatchCommand } from './watch-command.js';
 import { registerWorkerCommand } from './worker-command.js';
 import { VERSION } from './version.js';
 
@@ -51,6 +52,7 @@ registerCopyCommand(program);
 registerTriageCommand(program);
 registerVexCommand(program);
 registerWorkerCommand(program);
+registerWatchCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,9 +2,10 @@
 import { join } from 'node:path';
 import { buildImage, type BuildOptions } from '../build/build.js';
 import { loadRecipe } from '../build/recipe/recipe.js';
-import { DistillError, type Issue } from '../errors.js';
+import { DistillError } from '../errors.js';
 import type { Platform } from '../oci/platform.js';
 import { scanSbom, scanSource, type ScanOutcome } from '../report/scan-source.js';
+import type { Sbom } from '../sbom/package.js';
 import type { AppStore, BuildPackage, ScanHeader, ScanRole } from '../storage/app-store.js';
 import { vulnDbDigest } from '../storage/app/db-digest.js';
 import { openVulnDb } from '../storage/sqlite/vuln-db.js';
@@ -33,19 +34,12 @@ export async function withVulnDb<T>(path: string, fn: (store: VulnStore, dbDiges
   }
 }
 
-/** Issues in first-seen order without repeats (a rescan re-adds the matcher's issues to an SBOM that has them). */
-function uniqueIssues(issues: readonly Issue[]): Issue[] {
-  const seen = new Set<string>();
-  return issues.filter((issue) => {
-    const key = JSON.stringify([issue.code, issue.message, issue.path, issue.source]);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-function dedupeOutcome(outcome: ScanOutcome): ScanOutcome {
-  return { ...outcome, sbom: { ...outcome.sbom, issues: uniqueIssues(outcome.sbom.issues) }, report: { ...outcome.report, issues: uniqueIssues(outcome.report.issues) } };
+/**
+ * The SBOM as the catalogers left it: a stored SBOM also carries the matcher's issues of its scan (no data for a
+ * namespace, a failed match), which the new DB may no longer have; scanSbom adds the current ones again.
+ */
+export function withoutMatchIssues(sbom: Sbom): Sbom {
+  return { ...sbom, issues: sbom.issues.filter((issue) => issue.source !== 'match' && !(issue.code === 'PARSE_FAILED' && issue.message.startsWith('matching '))) };
 }
 
 async function storeScan(
@@ -90,14 +84,20 @@ export async function runScanJob(job: ScanJob, key: string, ctx: JobContext): Pr
  * Re-runs a stored SBOM against the current DB. A scan already made with this DB is skipped; the key includes the
  * DB digest, so the same scan is rescanned again after the next DB change, and never twice for one DB.
  */
-export async function rescanStored(ctx: JobContext, scanId: string, reason: string | undefined, keyPrefix?: string): Promise<JobResult> {
+export async function rescanStored(ctx: JobContext, scanId: string, reason?: string): Promise<JobResult> {
+  return (await rescanWithHeader(ctx, scanId, reason)).result;
+}
+
+/** rescanStored, also returning the new scan's header (absent when skipped). */
+export async function rescanWithHeader(ctx: JobContext, scanId: string, reason?: string): Promise<{ result: JobResult; header?: ScanHeader }> {
   const previous = await ctx.store.getScan(scanId);
   if (!previous) throw new DistillError('SOURCE_NOT_FOUND', `no stored scan ${scanId}`, { subject: scanId, hint: 'list scans with GET /api/scans' });
   const now = ctx.now?.() ?? new Date();
   return withVulnDb(ctx.vulnDbPath, async (vulnStore, dbDigest) => {
-    if (previous.dbDigest === dbDigest) return { kind: 'rescan', scanIds: [], buildIds: [], eventIds: [], skipped: true };
-    const outcome = dedupeOutcome(scanSbom(previous.sbom, { store: vulnStore, now, tool: ctx.tool }));
-    const key = `${keyPrefix ?? 'rescan'}:${scanId}:${dbDigest}`;
+    if (previous.dbDigest === dbDigest) return { result: { kind: 'rescan', scanIds: [], buildIds: [], eventIds: [], skipped: true } };
+    const outcome = scanSbom(withoutMatchIssues(previous.sbom), { store: vulnStore, now, tool: ctx.tool });
+    // Keyed by (scan, DB), not by who asked: a rescan job and the watcher never store the same rescan twice.
+    const key = `rescan:${scanId}:${dbDigest}`;
     const header = await storeScan(ctx, outcome, {
       key: `${key}:scan`,
       image: previous.image,
@@ -116,12 +116,12 @@ export async function rescanStored(ctx: JobContext, scanId: string, reason: stri
       message: `rescanned ${previous.subject} with the new vulnerability DB: ${before.total} → ${after.total} findings (KEV ${before.kev} → ${after.kev})`,
       details: { scanId: header.id, rescanOf: previous.id, before: { total: before.total, kev: before.kev, bySeverity: before.bySeverity }, after: { total: after.total, kev: after.kev, bySeverity: after.bySeverity }, fromDb: previous.dbDigest, toDb: dbDigest },
     });
-    return { kind: 'rescan', scanIds: [header.id], buildIds: [], eventIds: [event.id] };
+    return { result: { kind: 'rescan', scanIds: [header.id], buildIds: [], eventIds: [event.id] }, header };
   });
 }
 
-export function runRescanJob(job: RescanJob, key: string, ctx: JobContext): Promise<JobResult> {
-  return rescanStored(ctx, job.scanId, job.reason, key);
+export function runRescanJob(job: RescanJob, _key: string, ctx: JobContext): Promise<JobResult> {
+  return rescanStored(ctx, job.scanId, job.reason);
 }
 
 export interface BuiltAndStored {
