@@ -252,6 +252,7 @@ async function buildSuite(): Promise<Row[]> {
 }
 
 const suites: Record<string, () => Row[] | Promise<Row[]>> = { sbom: sbomSuite, scan: scanSuite, build: buildSuite };
+suites.serve = async () => (await import('./serve.js')).serveSuite();
 const wanted = process.argv.slice(2).filter((arg) => arg !== '--');
 const selected = wanted.length > 0 ? wanted : Object.keys(suites);
 const rows: Row[] = [];
