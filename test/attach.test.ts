@@ -210,6 +210,41 @@ describe('distill attach (CLI)', () => {
   });
 });
 
+describe('distill attach provenance --generate (CLI)', () => {
+  it('writes a SLSA provenance v1 statement for the image from its recipe and lockfile, attaches it, fetches it back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'distill-provenance-'));
+    const root = join(import.meta.dirname, '..');
+    const cli = (args: string[]) => run('node', [CLI, ...args], { cwd: root, env: { ...process.env, SOURCE_DATE_EPOCH: '1767225600' }, maxBuffer: 1 << 26 }).then(
+      (out) => ({ code: 0, ...out }),
+      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+    );
+    const lockfile = join(dir, 'base.lock.json');
+    // The lock comes from a real resolution against the Debian archive (the oracle for the dependency list).
+    const locked = await cli(['lock', 'images/base.yaml', '--lockfile', lockfile, '-q']);
+    expect(locked.code, locked.stderr).toBe(0);
+    await pushSmallImage(registry, 'prov/base:1');
+    const image = `${registry.host}/prov/base:1`;
+    const missingLock = await cli(['attach', 'provenance', image, '--generate', '--recipe', 'images/base.yaml', '--lockfile', join(dir, 'none.json')]);
+    expect(missingLock.code).toBe(3);
+    const attached = await cli(['attach', 'provenance', image, '--generate', '--recipe', 'images/base.yaml', '--lockfile', lockfile]);
+    expect(attached.code, attached.stderr).toBe(0);
+    expect(attached.stdout).toContain('attached provenance (in-toto (https://slsa.dev/provenance/v1))');
+    const fetched = await cli(['attach', 'fetch', image, '--type', 'provenance']);
+    const statement = JSON.parse(fetched.stdout);
+    const digest = (await client.getManifest({ registry: registry.host, repository: 'prov/base', tag: '1' })).digest;
+    expect(statement._type).toBe('https://in-toto.io/Statement/v1');
+    expect(statement.predicateType).toBe('https://slsa.dev/provenance/v1');
+    expect(statement.subject).toEqual([{ name: `${registry.host}/prov/base`, digest: { sha256: digest.slice(7) } }]);
+    expect(statement.predicate.runDetails.metadata.finishedOn).toBe('2026-01-01T00:00:00Z');
+    const lock = JSON.parse(readFileSync(lockfile, 'utf8')) as { archs: Record<string, { sha256: string; filename: string }[]> };
+    const deps = statement.predicate.buildDefinition.resolvedDependencies as { uri: string; digest: { sha256: string } }[];
+    expect(deps[0]).toEqual({ uri: 'file:images/base.yaml', digest: { sha256: digestOf(readFileSync(join(root, 'images/base.yaml'))).slice(7) } });
+    const expected = new Set(Object.values(lock.archs).flat().map((item) => item.sha256));
+    expect(new Set(deps.slice(1).map((dep) => dep.digest.sha256))).toEqual(expected);
+    expect(deps.slice(1).every((dep) => /^https?:\/\/.+\/pool\/.+\.deb$/.test(dep.uri))).toBe(true);
+  }, 120_000);
+});
+
 describe('distill scan REF --vex attached', () => {
   it('fetches the VEX attached to the registry image and suppresses what it says is not affected', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'distill-vex-attached-'));

@@ -1,16 +1,19 @@
 /** @module cli/attach-command — `distill attach sbom|vex|provenance IMAGE FILE`, `attach list IMAGE`, `attach fetch IMAGE`: documents as OCI artifacts referring to an image. */
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { DistillError } from '../errors.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../oci/artifacts/artifact-kinds.js';
-import { attachArtifact, fetchArtifact, listArtifacts, type ArtifactEntry } from '../oci/artifacts/attach.js';
+import { attachArtifact, fetchArtifact, listArtifacts, resolveSubject, type ArtifactEntry } from '../oci/artifacts/attach.js';
+import { buildSlsaProvenance, type ResourceDescriptor } from '../oci/artifacts/provenance.js';
+import { digestOf } from '../oci/digest.js';
 import type { ManifestLocation } from '../oci/artifacts/registry-port.js';
 import { parseReference } from '../oci/reference.js';
 import { RegistryClient } from '../oci/registry/client.js';
 import { pinnedNow } from './environment.js';
 import { writeOutput } from './output.js';
 import { registryClientOptions } from './registry-environment.js';
+import { VERSION } from './version.js';
 
 export interface RegistryFlags {
   insecure?: boolean;
@@ -70,22 +73,78 @@ interface FetchFlags extends RegistryFlags {
   output?: string;
 }
 
+interface ProvenanceFlags {
+  generate?: boolean;
+  recipe?: string;
+  lockfile?: string;
+}
+
+/**
+ * A SLSA provenance v1 statement for an image distill built from `recipe`: the subject is the registry
+ * image's digest, the resolved dependencies are the recipe and every locked .deb (archive URL and sha256).
+ */
+async function generateProvenance(client: RegistryClient, location: ManifestLocation, flags: ProvenanceFlags): Promise<Buffer> {
+  if (flags.recipe === undefined) throw new DistillError('USAGE', '--generate needs --recipe RECIPE (the recipe the image was built from)');
+  const recipePath = flags.recipe;
+  const lockPath = flags.lockfile ?? join(dirname(recipePath), `${basename(recipePath).replace(/\.ya?ml$/, '')}.lock.json`);
+  const recipe = await readFile(recipePath).catch((error: Error) => {
+    throw new DistillError('RECIPE_NOT_FOUND', `cannot read recipe ${recipePath}: ${error.message}`, { subject: recipePath });
+  });
+  const lockText = await readFile(lockPath, 'utf8').catch((error: Error) => {
+    throw new DistillError('SOURCE_NOT_FOUND', `cannot read lockfile ${lockPath}: ${error.message}`, { hint: `write it with \`distill lock ${recipePath}\` (the build's exact packages and their sha256)`, subject: lockPath });
+  });
+  // The lock parser lives with the builder; load it only for this path.
+  const { parseLock } = await import('../build/lock.js');
+  const lock = parseLock(lockText, lockPath);
+  const subject = await resolveSubject(client, location);
+  const dependencies: ResourceDescriptor[] = [{ uri: `file:${recipePath}`, digest: { sha256: digestOf(recipe).slice(7) } }];
+  const seen = new Set<string>();
+  for (const packages of Object.values(lock.archs)) {
+    for (const item of packages) {
+      if (seen.has(item.sha256)) continue;
+      seen.add(item.sha256);
+      dependencies.push({ uri: `${item.repository.uri.replace(/\/+$/, '')}/${item.filename}`, name: `pkg:deb/debian/${item.name}@${encodeURIComponent(item.version)}?arch=${item.architecture}`, digest: { sha256: item.sha256 } });
+    }
+  }
+  const statement = buildSlsaProvenance({
+    subject: { name: `${location.registry}/${location.repository}`, digest: subject.digest },
+    externalParameters: { recipe: recipePath, lockfile: lockPath, archs: Object.keys(lock.archs), lockRecipeDigest: lock.recipeDigest },
+    resolvedDependencies: dependencies,
+    builderId: 'https://github.com/distill/distill',
+    builderVersion: { distill: VERSION },
+    finishedOn: pinnedNow(),
+  });
+  return Buffer.from(statement, 'utf8');
+}
+
 function attachKindCommand(kind: ArtifactKind, what: string): Command {
   const command = new Command(kind)
     .description(`attach ${what} to an image as an OCI artifact (subject = the image manifest)`)
     .argument('<image>', 'registry image: HOST[:PORT]/REPO[:TAG|@DIGEST]')
-    .argument('<file>', what)
+    .argument(kind === 'provenance' ? '[file]' : '<file>', what)
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .addOption(new Option('--form <form>', 'manifest form: OCI 1.1 artifactType (default, falls back to config if refused) or the config media type').choices(['artifactType', 'config']));
+  if (kind === 'provenance') {
+    command
+      .option('--generate', 'write a SLSA provenance v1 statement for an image distill built (instead of FILE)')
+      .option('--recipe <file>', 'with --generate: the recipe the image was built from')
+      .option('--lockfile <file>', 'with --generate: its lockfile (default: RECIPE with .lock.json)');
+  }
   addRegistryFlags(command);
-  return command.action(async (image: string, file: string, flags: AttachFlags) => {
+  return command.action(async (image: string, file: string | undefined, flags: AttachFlags & ProvenanceFlags) => {
     const location = registryImageArg(image);
-    const document = await readFile(file).catch((error: Error) => {
-      throw new DistillError('SOURCE_NOT_FOUND', `cannot read ${file}: ${error.message}`, { subject: file });
-    });
+    if (flags.generate === true && file !== undefined) throw new DistillError('USAGE', 'give either FILE or --generate, not both');
+    if (flags.generate !== true && file === undefined) throw new DistillError('USAGE', `missing FILE (${what})${kind === 'provenance' ? ', or --generate --recipe RECIPE' : ''}`);
     const client = registryClientFor(flags);
     try {
-      const result = await attachArtifact(client, location, { kind, document, title: basename(file), created: pinnedNow(), ...(flags.form === undefined ? {} : { form: flags.form }) });
+      const document =
+        file === undefined
+          ? await generateProvenance(client, location, flags)
+          : await readFile(file).catch((error: Error) => {
+              throw new DistillError('SOURCE_NOT_FOUND', `cannot read ${file}: ${error.message}`, { subject: file });
+            });
+      const title = file === undefined ? 'provenance.intoto.json' : basename(file);
+      const result = await attachArtifact(client, location, { kind, document, title, created: pinnedNow(), ...(flags.form === undefined ? {} : { form: flags.form }) });
       if (flags.format === 'json') {
         await writeOutput(`${JSON.stringify({ image: describe(location), subject: result.subject, artifact: result.artifact, format: result.format, form: result.form, discovery: result.discovery, fallbackTag: result.fallbackTag ?? null }, null, 2)}\n`, undefined);
         return;
@@ -113,6 +172,7 @@ Examples:
   distill attach sbom 127.0.0.1:5000/distill/nginx:1.22 nginx.cdx.json
   distill attach vex 127.0.0.1:5000/distill/nginx:1.22 triage.openvex.json
   distill attach provenance 127.0.0.1:5000/distill/nginx:1.22 nginx.intoto.json
+  distill attach provenance 127.0.0.1:5000/distill/nginx:1.22 --generate --recipe images/nginx.yaml
   distill attach list 127.0.0.1:5000/distill/nginx:1.22
   distill attach fetch 127.0.0.1:5000/distill/nginx:1.22 --type sbom -o nginx.cdx.json
   distill scan 127.0.0.1:5000/distill/nginx:1.22 --vex attached
