@@ -5,7 +5,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { DistillError, type ErrorCode } from '../../errors.js';
 import type { Descriptor } from '../image.js';
-import { digestOf, parseDigest, VerifyingStream } from '../digest.js';
+import { digestOf, parseDigest, VerifyingStream, type VerifyOptions } from '../digest.js';
 import { MAX_MANIFEST_SIZE, parseImageIndex, type ImageIndex } from '../manifest.js';
 import { MediaType } from '../media-types.js';
 import { basicHeader, parseChallenge, TokenCache, type Challenge, type CredentialProvider, type RegistryCredential } from './auth.js';
@@ -92,6 +92,10 @@ const MAX_ERROR_BODY = 64 * 1024;
 const MAX_TOKEN_BODY = 1024 * 1024;
 const MAX_TAG_PAGES = 1000;
 
+function ignore(): void {
+  // see the comment where it is attached
+}
+
 function header(headers: Response['headers'], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -166,6 +170,19 @@ function mediaTypeOf(contentType: string | undefined, data: Buffer): string {
   } catch {
     return fromHeader ?? MediaType.ociManifest;
   }
+}
+
+/**
+ * `source` piped through a VerifyingStream, with the source's errors carried to the result (plain
+ * `pipe` drops them and leaves the reader waiting) and the source released when the result closes.
+ */
+export function verified(source: Readable, options: VerifyOptions): Readable {
+  const verifier = new VerifyingStream(options);
+  source.once('error', (error) => verifier.destroy(error));
+  verifier.once('close', () => {
+    if (!source.destroyed) source.destroy();
+  });
+  return source.pipe(verifier);
 }
 
 /** Matches a host against a NO_PROXY list (`*`, `host`, `.domain`, `domain`, `host:port`). */
@@ -396,6 +413,9 @@ export class RegistryClient {
       try {
         const body = typeof call.body === 'function' ? await call.body() : call.body;
         const result = await request(url, { method: call.method, headers, ...(body !== undefined ? { body } : {}), dispatcher: this.dispatcherFor(url) });
+        // undici turns destroy() of an unfinished body into a "Request aborted" error event; bodies are
+        // abandoned on purpose (limits, failed verification), so that event must not go unhandled.
+        result.body.on('error', ignore);
         response = { status: result.statusCode, headers: result.headers, body: result.body, url: url.href };
       } catch (error) {
         if (url.protocol === 'https:' && isLoopbackRegistry(registry) && this.schemes.get(registry) !== 'https' && RegistryClient.notTls(error)) {
@@ -567,6 +587,7 @@ export class RegistryClient {
       const result = await request(target, { method: 'GET', headers: offset > 0 ? { range: `bytes=${offset}-` } : {}, dispatcher: this.dispatcherFor(target) }).catch((error: unknown) => {
         throw this.networkError(repo.registry, target.host, error);
       });
+      result.body.on('error', ignore);
       response = { status: result.statusCode, headers: result.headers, body: result.body, url: target.href };
     }
     if (response.status === 404) {
@@ -631,10 +652,7 @@ export class RegistryClient {
     };
     pump().catch((error: unknown) => out.destroy(error instanceof Error ? error : new Error(String(error))));
     if (options.verify === false) return out;
-    const verifier = new VerifyingStream({ digest: descriptor.digest, size: descriptor.size, subject, what: 'blob' });
-    out.on('error', (error) => verifier.destroy(error));
-    verifier.on('close', () => out.destroy());
-    return out.pipe(verifier);
+    return verified(out, { digest: descriptor.digest, size: descriptor.size, subject, what: 'blob' });
   }
 
   /** Reads a small blob (config, artifact) whole, verified; refuses more than `maxSize` bytes. */
@@ -686,7 +704,7 @@ export class RegistryClient {
     if (chunkSize === undefined || descriptor.size <= chunkSize) {
       const body: Body = Buffer.isBuffer(content) ? content : async () => {
         const stream = await content();
-        return stream.pipe(new VerifyingStream({ digest: descriptor.digest, size: descriptor.size, subject, what: 'blob' }));
+        return verified(stream, { digest: descriptor.digest, size: descriptor.size, subject, what: 'blob' });
       };
       const call: Call = { repo, method: 'PUT', path: withDigest(location), headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) }, body, scopes, subject };
       const done = await this.send(call);
@@ -694,7 +712,7 @@ export class RegistryClient {
       await drain(done);
       return 'uploaded';
     }
-    const stream = Buffer.isBuffer(content) ? Readable.from([content]) : (await content()).pipe(new VerifyingStream({ digest: descriptor.digest, size: descriptor.size, subject, what: 'blob' }));
+    const stream = Buffer.isBuffer(content) ? Readable.from([content]) : verified(await content(), { digest: descriptor.digest, size: descriptor.size, subject, what: 'blob' });
     let offset = 0;
     let pending: Buffer[] = [];
     let pendingSize = 0;

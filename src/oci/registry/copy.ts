@@ -7,12 +7,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DistillError } from '../../errors.js';
 import type { Descriptor, Image } from '../image.js';
-import { digestOf, parseDigest, VerifyingStream } from '../digest.js';
+import { digestOf, parseDigest } from '../digest.js';
 import { MAX_MANIFEST_SIZE, parseImageIndex, parseImageManifest } from '../manifest.js';
 import { isImageManifestType, isIndexType, MediaType } from '../media-types.js';
 import { blobPath, readBlob, type LayoutStore } from '../layout/layout-store.js';
 import { REF_NAME_ANNOTATION } from '../layout/layout-image.js';
-import type { BlobPushOutcome, RegistryClient } from './client.js';
+import { verified, type BlobPushOutcome, type RegistryClient } from './client.js';
 import { formatRegistryReference, type RegistryReference, type RepositoryRef } from './registry-reference.js';
 
 /** A manifest or index with its bytes. */
@@ -175,7 +175,7 @@ export function layoutSource(store: LayoutStore, name: string, tag?: string): Co
       if (stream === undefined) {
         throw new DistillError('BLOB_NOT_FOUND', `blob ${descriptor.digest} is missing from ${store.location}`, { hint: 'the layout is incomplete', subject: store.describe(path) });
       }
-      return stream.pipe(new VerifyingStream({ digest: descriptor.digest, size: descriptor.size, subject: store.describe(path) }));
+      return verified(stream, { digest: descriptor.digest, size: descriptor.size, subject: store.describe(path) });
     },
     close: () => store.close(),
   };
@@ -246,14 +246,16 @@ export function layoutSink(dir: string): ContentSink {
     await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
     await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   })();
-  const write = async (digest: string, content: Readable | Buffer): Promise<void> => {
+  // The content is opened only once the temp file can take it: a stream left unread could fail unobserved.
+  const write = async (digest: string, content: () => Promise<Readable | Buffer>): Promise<void> => {
     await ensure;
     const path = join(dir, blobPath(digest));
     await mkdir(dirname(path), { recursive: true });
     const scratch = await mkdtemp(join(dir, '.blob-'));
     try {
       const tmp = join(scratch, 'blob');
-      await pipeline(Buffer.isBuffer(content) ? Readable.from([content]) : content, createWriteStream(tmp, { flags: 'wx' }));
+      const data = await content();
+      await pipeline(Buffer.isBuffer(data) ? Readable.from([data]) : data, createWriteStream(tmp, { flags: 'wx' }));
       await rename(tmp, path);
     } finally {
       await rm(scratch, { recursive: true, force: true });
@@ -265,13 +267,13 @@ export function layoutSink(dir: string): ContentSink {
       await ensure;
       const existing = await stat(join(dir, blobPath(descriptor.digest))).catch(() => undefined);
       if (existing?.size === descriptor.size) return 'exists';
-      await write(descriptor.digest, (await open()).pipe(new VerifyingStream({ digest: descriptor.digest, size: descriptor.size, subject: descriptor.digest })));
+      await write(descriptor.digest, async () => verified(await open(), { digest: descriptor.digest, size: descriptor.size, subject: descriptor.digest }));
       return 'uploaded';
     },
     async putManifest(node) {
       parseDigest(node.digest);
       if (digestOf(node.data, parseDigest(node.digest).algorithm) !== node.digest) throw new DistillError('DIGEST_MISMATCH', `manifest ${node.digest} does not match its bytes`, { subject: node.digest });
-      await write(node.digest, node.data);
+      await write(node.digest, async () => node.data);
     },
     async commit(root, tag) {
       const indexPath = join(dir, 'index.json');

@@ -13,7 +13,7 @@ export {
   type DockerConfigFile,
   type RegistryCredential,
 } from './auth.js';
-export { bypassesProxy, MANIFEST_ACCEPT, RegistryClient, type BlobContent, type BlobPushOutcome, type FetchedManifest, type ProxySettings, type RegistryClientOptions } from './client.js';
+export { bypassesProxy, MANIFEST_ACCEPT, RegistryClient, verified, type BlobContent, type BlobPushOutcome, type FetchedManifest, type ProxySettings, type RegistryClientOptions } from './client.js';
 export { openRegistryImage, RegistryImage, type OpenRegistryImageOptions } from './registry-image.js';
 export { copyContent, imageSource, layoutSink, layoutSource, registrySink, registrySource, type ContentSink, type ContentSource, type CopyEvent, type CopyOptions, type CopyResult, type ManifestNode } from './copy.js';
 export { pushImage, pushLayoutStore, pushOciArchive, pushOciLayout, type PushOptions, type PushResult } from './push.js';
