@@ -10,6 +10,7 @@ import { registerCompareCommand } from './compare-command.js';
 import { registerComplyCommand } from './comply-command.js';
 import { registerCopyCommand } from './copy-command.js';
 import { registerDbCommand } from './db-command.js';
+import { registerEnqueueCommand } from './enqueue-command.js';
 import { registerSbomCommand } from './sbom-command.js';
 import { registerSignCommands } from './sign-command.js';
 import { registerScanCommand } from './scan-command.js';
@@ -53,6 +54,7 @@ registerTriageCommand(program);
 registerVexCommand(program);
 registerWorkerCommand(program);
 registerWatchCommand(program);
+registerEnqueueCommand(program);
 
 try {
   await program.parseAsync(process.argv);
