@@ -154,7 +154,12 @@ describe('upload limits and validation', () => {
     await problem(await post('/api/scans', Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3])), 422, 'SOURCE_UNRECOGNIZED');
     const truncated = await post('/api/scans', readFileSync(small).subarray(0, 20_000));
     expect(truncated.status).toBe(422);
-    expect(['ARCHIVE_TRUNCATED', 'ARCHIVE_CORRUPT', 'TAR_TRUNCATED', 'MANIFEST_INVALID', 'BLOB_NOT_FOUND', 'SOURCE_UNRECOGNIZED']).toContain(((await truncated.json()) as { code: string }).code);
+    const truncatedBody = (await truncated.json()) as { code: string; detail: string; hint: string };
+    expect(['ARCHIVE_TRUNCATED', 'ARCHIVE_CORRUPT', 'TAR_TRUNCATED', 'MANIFEST_INVALID', 'BLOB_NOT_FOUND', 'SOURCE_UNRECOGNIZED']).toContain(truncatedBody.code);
+    // The server's temp path never reaches the client.
+    expect(truncatedBody.detail).not.toContain(dataDir);
+    expect(truncatedBody.detail).toContain('upload:upload');
+    expect(truncatedBody.hint).toMatch(/docker-archive/);
     await problem(await post('/api/scans', Buffer.from('{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":')), 422, 'SBOM_INVALID');
     await problem(await post('/api/scans', Buffer.from('{"hello":"world"}')), 422, 'FORMAT_UNKNOWN');
     await problem(await post('/api/scans', Buffer.alloc(0)), 422, 'SOURCE_UNRECOGNIZED');

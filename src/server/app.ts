@@ -2,7 +2,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
-import { DistillError } from '../errors.js';
+import { DistillError, isDistillError } from '../errors.js';
 import { encodeScanReport, isScanFormat } from '../report/formats/index.js';
 import { encodeSbom } from '../sbom/formats/index.js';
 import type { Sbom } from '../sbom/package.js';
@@ -258,7 +258,16 @@ export function createApp(deps: AppDeps): Hono {
     const declared = c.req.header('content-length');
     const upload = await receiveUpload(c.req.raw.body, { dataDir: deps.dataDir, maxBytes: limits.maxUploadBytes, ...(declared !== undefined && /^\d+$/.test(declared) ? { declaredLength: Number(declared) } : {}) });
     try {
-      const outcome = await scan(upload.path, upload.kind);
+      const reference = `upload:${subject}`;
+      let outcome;
+      try {
+        outcome = await scan(upload.path, upload.kind);
+      } catch (error) {
+        // The client sees its own file name, never the server's temp path, and a hint about uploads, not CLI references.
+        if (!isDistillError(error)) throw error;
+        const message = error.message.split(upload.path).join(reference).split(upload.dir).join('(upload)');
+        throw new DistillError(error.code, message, { subject: reference, cause: error, hint: 'send a docker-archive (docker/podman save) or OCI archive as an uncompressed .tar, or a CycloneDX/SPDX JSON SBOM' });
+      }
       let compliance: ComplianceReport | undefined;
       if (upload.kind === 'image') {
         try {
@@ -268,7 +277,6 @@ export function createApp(deps: AppDeps): Hono {
           deps.onError?.(error);
         }
       }
-      const reference = `upload:${subject}`;
       const sbom = withSubject(outcome.sbom, reference);
       const report: ScanReport = withSubject(outcome.report, reference);
       if ((await store.getImage(image)) === undefined) await store.upsertImage({ name: image });
