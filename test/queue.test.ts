@@ -181,4 +181,26 @@ describe('distill worker × 3 over 50 scan jobs on PostgreSQL', () => {
       expect(await worker.exited).toBe(0);
     }
   }, 400_000);
+
+  it('opens from several processes at once on a new database (pg-boss queue creation deadlocked without the lock)', async () => {
+    const fresh = await postgres.createDatabase('fresh_fleet');
+    const opened = await Promise.all(Array.from({ length: 4 }, () => JobQueue.open({ url: fresh })));
+    try {
+      const client = new pg.Client({ connectionString: fresh });
+      await client.connect();
+      try {
+        const queues = await client.query('SELECT name FROM pgboss.queue ORDER BY name');
+        expect(queues.rows.map((row: { name: string }) => row.name)).toEqual(['distill-build', 'distill-rescan', 'distill-scan']);
+      } finally {
+        await client.end();
+      }
+      const id = await opened[1]!.enqueue({ kind: 'rescan', scanId: 'x' });
+      expect((await opened[3]!.status('rescan', id))?.state).toBe('created');
+    } finally {
+      await Promise.all(opened.map((q) => q.stop({ graceful: false })));
+    }
+    await expect(JobQueue.open({ url: 'sqlite:/tmp/x.db' })).rejects.toMatchObject({ code: 'DATABASE_URL_INVALID' });
+    await expect(queue.enqueue({ kind: 'scan' } as JobSpec)).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(queue.enqueue({ kind: 'drop tables' } as unknown as JobSpec)).rejects.toMatchObject({ code: 'USAGE' });
+  }, 120_000);
 });

@@ -1,4 +1,5 @@
 /** @module jobs/job-queue — the build/scan queue on PostgreSQL (pg-boss 10): enqueue jobs, run workers with retry after failure or a lost worker (expiry), report job states. */
+import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { DistillError } from '../errors.js';
 import { runJob, type JobContext } from './job-handlers.js';
@@ -60,6 +61,34 @@ function errorInfo(error: unknown): { code: string; message: string } {
   return { code: 'JOB_FAILED', message: error instanceof Error ? error.message : String(error) };
 }
 
+/** Advisory lock id ("dstq") held while creating the queues. */
+const QUEUE_CREATION_LOCK = 0x64737471;
+
+/**
+ * pg-boss creates each queue as a partition of its job table; two processes doing that at once deadlock in
+ * PostgreSQL (seen with two workers starting together on a new database), so creation runs under a session
+ * advisory lock on a connection of its own, and existing queues are left alone (the first creator's settings win).
+ */
+async function createQueues(boss: PgBoss, options: JobQueueOptions): Promise<void> {
+  const client = new pg.Client({ connectionString: options.url });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [QUEUE_CREATION_LOCK]);
+    for (const kind of JOB_KINDS) {
+      if (await boss.getQueue(QUEUE_NAMES[kind])) continue;
+      await boss.createQueue(QUEUE_NAMES[kind], {
+        name: QUEUE_NAMES[kind],
+        retryLimit: options.retryLimit ?? 3,
+        retryDelay: options.retryDelaySeconds ?? 5,
+        expireInSeconds: options.expireInSeconds?.[kind] ?? DEFAULT_EXPIRE_SECONDS[kind],
+      });
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [QUEUE_CREATION_LOCK]).catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+}
+
 export class JobQueue {
   private workers = 0;
 
@@ -88,16 +117,13 @@ export class JobQueue {
       await boss.stop({ graceful: false, wait: false }).catch(() => undefined);
       throw new DistillError('STORE_UNAVAILABLE', `cannot start the job queue: ${(error as Error).message}`, { cause: error, hint: 'check DISTILL_DATABASE_URL and that PostgreSQL is running' });
     }
-    const queue = new JobQueue(boss, options);
-    for (const kind of JOB_KINDS) {
-      await boss.createQueue(QUEUE_NAMES[kind], {
-        name: QUEUE_NAMES[kind],
-        retryLimit: options.retryLimit ?? 3,
-        retryDelay: options.retryDelaySeconds ?? 5,
-        expireInSeconds: options.expireInSeconds?.[kind] ?? DEFAULT_EXPIRE_SECONDS[kind],
-      });
+    try {
+      await createQueues(boss, options);
+    } catch (error) {
+      await boss.stop({ graceful: false, wait: true, close: true }).catch(() => undefined);
+      throw error;
     }
-    return queue;
+    return new JobQueue(boss, options);
   }
 
   /** Queues a job and returns its id (the job's results are stored under keys derived from it). */
