@@ -1,7 +1,9 @@
 /** @module test/registry — the distribution client against Debian's docker-registry (anonymous, htpasswd+TLS, token), with skopeo as the second opinion. */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,9 +11,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DistillError } from '../src/errors.js';
 import { openImage } from '../src/oci/open-image.js';
-import { dockerConfigCredentials, openRegistryImage, parseRegistryReference, pushOciLayout, RegistryClient, staticCredentials, copyReference } from '../src/oci/registry/index.js';
+import { bypassesProxy, dockerConfigCredentials, openRegistryImage, parseRegistryReference, pushOciLayout, RegistryClient, staticCredentials, copyReference } from '../src/oci/registry/index.js';
 import { multiPlatformLayout } from './fixtures/oci/fixtures.js';
 import { stockImage } from './helpers/oracles.js';
+import { buildReady, debCache, freePort } from './helpers/build-helpers.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
 
 const run = promisify(execFile);
@@ -270,4 +273,111 @@ describe('Bearer token auth through a test token server', () => {
       await anonymous.close();
     }
   });
+});
+
+/** A CONNECT proxy (what HTTPS_PROXY points at) that records the tunnels it opened. */
+async function connectProxy(): Promise<{ url: string; tunnels: string[]; server: Server }> {
+  const tunnels: string[] = [];
+  const server = createServer((_req, res) => res.writeHead(405).end());
+  server.on('connect', (req, socket, head) => {
+    tunnels.push(req.url ?? '');
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = connect(Number(port), host!, () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  const port = await freePort();
+  await new Promise<void>((ok) => server.listen(port, '127.0.0.1', ok));
+  return { url: `http://127.0.0.1:${port}`, tunnels, server };
+}
+
+describe('proxies and credential helpers', () => {
+  let registry: TestRegistry;
+  beforeAll(async () => {
+    registry = await startRegistry('basic');
+  });
+  afterAll(async () => registry.stop());
+
+  it('NO_PROXY matching follows curl/Docker conventions', () => {
+    expect(bypassesProxy('registry.example.com', '443', 'example.com')).toBe(true);
+    expect(bypassesProxy('registry.example.com', '443', '.example.com')).toBe(true);
+    expect(bypassesProxy('example.com', '443', '*.example.com')).toBe(true);
+    expect(bypassesProxy('badexample.com', '443', 'example.com')).toBe(false);
+    expect(bypassesProxy('127.0.0.1', '5000', 'localhost,127.0.0.1:5000')).toBe(true);
+    expect(bypassesProxy('127.0.0.1', '5001', '127.0.0.1:5000')).toBe(false);
+    expect(bypassesProxy('anything', '80', '*')).toBe(true);
+    expect(bypassesProxy('anything', '80', '')).toBe(false);
+  });
+
+  it('HTTPS_PROXY tunnels TLS registry traffic through CONNECT; NO_PROXY bypasses it', async () => {
+    const proxy = await connectProxy();
+    const credentials = staticCredentials({ username: registry.username!, password: registry.password! });
+    const through = new RegistryClient({ ca: registry.ca!, credentials, proxy: { httpsProxy: proxy.url } });
+    const bypass = new RegistryClient({ ca: registry.ca!, credentials, proxy: { httpsProxy: proxy.url, noProxy: '127.0.0.1' } });
+    try {
+      const target = parseRegistryReference(`${registry.host}/proxied/multi:1`);
+      const pushed = await pushOciLayout(multiPlatformLayout(), target, 'multi', { client: through });
+      expect(proxy.tunnels.length).toBeGreaterThan(0);
+      expect(new Set(proxy.tunnels)).toEqual(new Set([registry.host]));
+      const before = proxy.tunnels.length;
+      expect((await bypass.getManifest(target)).digest).toBe(pushed.digest);
+      expect(proxy.tunnels.length).toBe(before);
+    } finally {
+      await through.close();
+      await bypass.close();
+      proxy.server.close();
+    }
+  });
+
+  it('credHelpers: the CLI runs docker-credential-NAME get from a Docker config ($DOCKER_CONFIG)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'distill-credhelper-'));
+    try {
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      // A real helper program speaking the docker-credential protocol (server URL on stdin, JSON on stdout).
+      const helper = join(bin, 'docker-credential-distilltest');
+      writeFileSync(helper, `#!/bin/sh\nread server\n[ "$1" = get ] || exit 2\n[ "$server" = "${registry.host}" ] || { echo "credentials not found" >&2; exit 1; }\nprintf '{"ServerURL":"%s","Username":"${registry.username}","Secret":"${registry.password}"}' "$server"\n`);
+      chmodSync(helper, 0o755);
+      const config = join(dir, 'docker');
+      mkdirSync(config);
+      writeFileSync(join(config, 'config.json'), JSON.stringify({ credHelpers: { [registry.host]: 'distilltest' } }));
+      const env = { DOCKER_CONFIG: config, PATH: `${bin}:${process.env.PATH}`, DISTILL_REGISTRY_CA: registry.caFile!, DISTILL_REGISTRY_USERNAME: '', DISTILL_REGISTRY_PASSWORD: '' };
+      const copied = await distill(['copy', `oci:${multiPlatformLayout()}:multi`, `${registry.host}/helper/multi:1`, '-f', 'json'], env);
+      expect(copied.code, copied.stderr).toBe(0);
+      expect((JSON.parse(copied.stdout) as { digest: string }).digest).toBe(layoutIndex(multiPlatformLayout()).manifests[0]!.digest);
+      // Without the helper on PATH the registry refuses: the helper really was what authenticated.
+      const without = await distill(['sbom', `${registry.host}/helper/multi:1`], { ...env, PATH: process.env.PATH ?? '' });
+      expect(without.code).toBe(3);
+      expect(without.stderr).toContain('REGISTRY_AUTH_FAILED');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.runIf(buildReady)('distill build --push', () => {
+  let registry: TestRegistry;
+  beforeAll(async () => {
+    registry = await startRegistry('anonymous');
+  });
+  afterAll(async () => registry.stop());
+
+  it('builds both architectures and pushes the index; skopeo sees each platform', async () => {
+    const result = await distill(['build', join(root, 'images', 'static.yaml'), '--push', `${registry.host}/distill/static:1`, '--format', 'json', '-q'], { DISTILL_CACHE: debCache });
+    expect(result.code, result.stderr).toBe(0);
+    const json = JSON.parse(result.stdout) as { digest: string; manifestDigests: string[]; pushed: { digest: string; manifests: string[]; destination: string } };
+    expect(json.pushed.digest).toBe(json.digest);
+    expect(new Set(json.pushed.manifests)).toEqual(new Set(json.manifestDigests));
+    const raw = await skopeo(['inspect', '--tls-verify=false', '--raw', `docker://${registry.host}/distill/static:1`]);
+    expect(sha256(Buffer.from(raw))).toBe(json.digest);
+    for (const arch of ['amd64', 'arm64']) {
+      const inspected = JSON.parse(await skopeo(['inspect', '--tls-verify=false', '--override-arch', arch, `docker://${registry.host}/distill/static:1`])) as { Architecture: string };
+      expect(inspected.Architecture).toBe(arch);
+    }
+  }, 300_000);
 });
