@@ -2,7 +2,7 @@
 import { serve } from '@hono/node-server';
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DistillError } from '../errors.js';
 import { createApp } from '../server/app.js';
 import { openAppStore } from '../storage/app/open-app-store.js';
@@ -56,9 +56,9 @@ export function registerServeCommand(program: Command): void {
     .option('--port <port>', 'port to listen on', positiveInt(65535), 8080)
     .option('--data-dir <dir>', 'SQLite database and upload temp files (default: $DISTILL_DATA_DIR, else $XDG_DATA_HOME/distill, else ~/.local/share/distill)')
     .option('--db <path>', 'vulnerability database for scanning uploads (default: $DISTILL_DB, else $XDG_CACHE_HOME/distill/vuln.db)')
-    .option('--max-upload <MiB>', 'largest accepted upload', mebibytes, 512 * 1024 * 1024)
+    .addOption(new Option('--max-upload <MiB>', 'largest accepted upload, in MiB').argParser(mebibytes).default(512 * 1024 * 1024, '512'))
     .option('--rate-limit <n>', 'requests per minute per client address', positiveInt(1_000_000), 600)
-    .option('--cors-origin <origin>', 'allow browser calls from this origin (repeatable; CORS is off without it)', (value: string, all: string[]) => [...all, value], [] as string[])
+    .addOption(new Option('--cors-origin <origin>', 'allow browser calls from this origin (repeatable; CORS is off without it)').argParser((value: string, all: string[]) => [...all, value]).default([], 'none'))
     .option('--create-token <name>', 'create an API token for writes, print it once, and exit')
     .addHelpText(
       'after',

@@ -9,10 +9,13 @@ export interface ChartSeries {
   points: { at: string; value: number }[];
 }
 
+/** An axis top with four whole, round steps (1, 2, 2.5 or 5 × 10^k each), so every grid label is exact. */
 function niceMax(value: number): number {
-  if (value <= 5) return 5;
-  const step = 10 ** Math.floor(Math.log10(value));
-  return Math.ceil(value / step) * step;
+  if (value <= 4) return 4;
+  const raw = value / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw && Number.isInteger(s)) ?? Math.ceil(raw);
+  return step * 4;
 }
 
 function day(iso: string): string {
