@@ -421,3 +421,43 @@ describe('over a real loopback listener', () => {
     expect(leftovers()).toEqual([]);
   });
 });
+
+describe('distill serve (the CLI)', () => {
+  it('--create-token prints a token once that authorizes an upload to the server it then runs; SIGTERM stops it', async () => {
+    const { spawn, spawnSync } = await import('node:child_process');
+    const cli = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+    const cliData = join(dir, 'cli-data');
+    const created = spawnSync(process.execPath, ['--import', 'tsx', cli, 'serve', '--data-dir', cliData, '--create-token', 'ci'], { encoding: 'utf8' });
+    expect(created.status).toBe(0);
+    const secret = created.stdout.trim();
+    expect(secret).toMatch(/^\S{20,}$/);
+    expect(created.stderr).toMatch(/created token "ci" .*shown only now/);
+    const { freePort } = await import('./helpers/postgres.js');
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--data-dir', cliData, '--db', dbPath, '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      await new Promise<void>((done, fail) => {
+        const timer = setTimeout(() => fail(new Error(`serve did not start: ${stderr}`)), 60_000);
+        child.stderr!.on('data', () => {
+          if (stderr.includes('distill serve: http://')) {
+            clearTimeout(timer);
+            done();
+          }
+        });
+      });
+      expect(stderr).toContain(`http://127.0.0.1:${port}/ (sqlite, data dir ${cliData})`);
+      const base = `http://127.0.0.1:${port}`;
+      expect((await fetch(`${base}/api/scans`, { method: 'POST', body: readFileSync(trivySbom) })).status).toBe(401);
+      const upload = await fetch(`${base}/api/scans?filename=trivy-nginx.cdx.json`, { method: 'POST', body: readFileSync(trivySbom), headers: { authorization: `Bearer ${secret}` } });
+      expect(upload.status).toBe(201);
+      expect(((await upload.json()) as ScanHeader).packages).toBeGreaterThan(100);
+      expect((await fetch(`${base}/`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((done) => child.once('exit', done));
+    }
+    expect(existsSync(join(cliData, 'distill.sqlite'))).toBe(true);
+  }, 120_000);
+});
