@@ -214,10 +214,8 @@ function complianceOf(row: Row): ComplianceRecord {
 }
 
 function eventOf(row: Row): EventRecord {
-  const record: EventRecord = { id: str(row, 'id'), at: str(row, 'at'), kind: str(row, 'kind') as EventKind, message: str(row, 'message'), details: json(row, 'details') };
   const image = optStr(row, 'image');
-  if (image !== undefined) record.image = image;
-  return record;
+  return { id: str(row, 'id'), at: str(row, 'at'), kind: str(row, 'kind') as EventKind, ...(image !== undefined ? { image } : {}), message: str(row, 'message'), details: json(row, 'details') };
 }
 
 function tokenOf(row: Row): TokenRecord {
