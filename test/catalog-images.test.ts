@@ -1,4 +1,4 @@
-/** @module test/catalog-images.test — every catalog image (static, base, python, node, redis, python-dev) built from the real archive runs under podman (runc) as 65532 without a shell, does its job (static binary, glibc program, HTTPS through a recipe-added CA from python and node, redis PING), and Trivy finds exactly the resolved packages. */
+/** @module test/catalog-images.test — every catalog image (static, base, python, node, redis, python-dev, nginx-dev) built from the real archive runs under podman (runc) as 65532 without a shell, does its job (static binary, glibc program, HTTPS through a recipe-added CA from python and node, redis PING, nginx serving from nginx-dev's busybox shell), and Trivy finds exactly the resolved packages. */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -7,8 +7,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildReady, cachedBuild, debPackagesInCycloneDx, freePort, podman, type CachedBuild, type Podman } from './helpers/build-helpers.js';
-import { cached, hasCommand, trivyImagePackages } from './helpers/oracles.js';
+import { buildReady, cachedBuild, debPackagesInCycloneDx, freePort, podman, trivyImagePackagesAsync, type CachedBuild, type Podman } from './helpers/build-helpers.js';
+import { cached, hasCommand } from './helpers/oracles.js';
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const images = join(repoRoot, 'images');
@@ -85,6 +85,7 @@ describe.skipIf(!ready)('catalog images under podman (amd64, real bookworm archi
       node: withCa('node', ca),
       redis: join(images, 'redis.yaml'),
       'python-dev': join(images, 'python-dev.yaml'),
+      'nginx-dev': join(images, 'nginx-dev.yaml'),
     };
     // One at a time: the machine has two cores and the builds share the deb cache.
     for (const [name, recipe] of Object.entries(recipes)) built[name] = await cachedBuild(recipe);
@@ -96,7 +97,7 @@ describe.skipIf(!ready)('catalog images under podman (amd64, real bookworm archi
 
     pm = podman();
     for (const [name, b] of Object.entries(built)) {
-      const out = pm.run(['load', '-q', '-i', b.archive]).stdout;
+      const out = (await pm.runAsync(['load', '-q', '-i', b.archive])).stdout;
       const ref = /Loaded image(?:\(s\))?: (\S+)/.exec(out)?.[1];
       if (ref === undefined) throw new Error(`podman load of ${name} printed no image: ${out}`);
       loaded[name] = ref;
@@ -109,7 +110,7 @@ describe.skipIf(!ready)('catalog images under podman (amd64, real bookworm archi
     rmSync(work, { recursive: true, force: true });
   });
 
-  const all = ['static', 'base', 'python', 'node', 'redis', 'python-dev'];
+  const all = ['static', 'base', 'python', 'node', 'redis', 'python-dev', 'nginx-dev'];
   const runtime = all.filter((n) => !n.endsWith('-dev'));
 
   it.each(all)('%s: the image config runs as 65532:65532', (name) => {
@@ -218,10 +219,24 @@ describe.skipIf(!ready)('catalog images under podman (amd64, real bookworm archi
     expect(r.code).toBe(0);
   });
 
-  it.each(all)('%s: Trivy finds exactly the resolved packages (names and versions)', (name) => {
+  it('nginx-dev: from its busybox shell, nginx starts as 65532 and serves its default page on the container loopback', async () => {
+    // No host network: the container's own loopback, so nothing else on the machine can collide with port 8080.
+    const script = '/usr/sbin/nginx && busybox wget -qO- http://127.0.0.1:8080/ | busybox grep -o "Welcome to nginx" | busybox head -n 1; echo "uid=$(id -u)"; busybox ps -o user,args | busybox grep "[n]ginx: "';
+    const r = await runToExit(loaded['nginx-dev']!, ['--network', 'none', '--entrypoint', '/bin/sh'], ['-c', script]);
+    expect(r.logs).toContain('Welcome to nginx');
+    expect(r.logs).toContain('uid=65532');
+    // The master and its workers, all as the image's user (ps names it from /etc/passwd).
+    const procs = r.logs.split('\n').filter((l) => /nginx: (master|worker) process/.test(l));
+    expect(procs.some((l) => l.includes('master'))).toBe(true);
+    expect(procs.some((l) => l.includes('worker'))).toBe(true);
+    expect(procs.every((l) => /^\s*(nonroot|65532)\s/.test(l))).toBe(true);
+    expect(r.code).toBe(0);
+  });
+
+  it.each(all)('%s: Trivy finds exactly the resolved packages (names and versions)', async (name) => {
     const b = built[name]!;
     const key = createHash('sha256').update(readFileSync(b.archive.replace(/image\.tar$/, 'packages.json'))).update(b.recipeDigest).digest('hex').slice(0, 16);
-    const trivy = debPackagesInCycloneDx(trivyImagePackages(b.archive, `catalog-${name}-${key}`));
+    const trivy = debPackagesInCycloneDx(await trivyImagePackagesAsync(b.archive, `catalog-${name}-${key}`));
     const ours = b.packages.map((p) => `${p.name} ${p.version}`).sort();
     expect(trivy).toEqual(ours);
   }, 240_000);

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { buildImage, type BuildOptions, type BuiltPackage } from '../../src/build/index.js';
 import { loadRecipe, recipeDigest } from '../../src/build/recipe/recipe.js';
 import { hostAptSources } from '../../src/cli/build-command.js';
-import { cacheDir, hasCommand } from './oracles.js';
+import { cacheDir, cachedAsync, hasCommand, sharedDir } from './oracles.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 export const debCache = join(cacheDir, 'build-debs');
@@ -130,4 +130,18 @@ export function debPackagesInCycloneDx(path: string): string[] {
     const epoch = /[?&]epoch=(\d+)/.exec(c.purl!)?.[1];
     return `${c.name} ${epoch !== undefined && !c.version.startsWith(`${epoch}:`) ? `${epoch}:` : ''}${c.version}`;
   }).sort();
+}
+
+/**
+ * {@link trivyImagePackages} without blocking the worker: the same cache entry (`trivy-<key>.cdx.json`), built by
+ * an asynchronous child process, so several images in a row do not starve vitest's RPC (onTaskUpdate timeouts).
+ */
+export async function trivyImagePackagesAsync(archive: string, key: string): Promise<string> {
+  return cachedAsync(`trivy-${key}.cdx.json`, (tmp) => new Promise<void>((ok, fail) => {
+    const child = spawn(join(sharedDir, 'tools', 'trivy-packages'), ['image', archive, tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('error', fail);
+    child.on('close', (code) => (code === 0 ? ok() : fail(new Error(`trivy-packages image ${archive} exited ${code}: ${stderr.slice(-2000)}`))));
+  }));
 }
