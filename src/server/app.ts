@@ -20,7 +20,7 @@ import { problemFor, problemResponse } from './problem.js';
 import { RateLimiter } from './rate-limit.js';
 import { libraryScanner, type ScanFile } from './scanner.js';
 import { discard, receiveUpload } from './upload.js';
-import { catalogRows, compareView, headerOf, imageView, notFound, prioritize, requireImage, requireScan, trendView } from './views.js';
+import { catalogRows, type CatalogRow, compareView, headerOf, imageView, notFound, prioritize, requireImage, requireScan, trendView } from './views.js';
 import { complianceInput, pageExtras, triagePlanFor, vexDocument } from './extras.js';
 
 export interface ServerLimits {
@@ -52,6 +52,11 @@ export interface AppDeps {
   corsOrigins?: readonly string[];
   /** Version shown in the OpenAPI document and stored with scans. */
   version?: string;
+  /**
+   * How long one computed catalog (every image's figures) is served before it is recomputed, in ms; requests in
+   * that window share it, and this server's own uploads clear it. 0 recomputes on every request. Default 2000.
+   */
+  catalogTtlMs?: number;
   /** Rate-limit key of a request; default the remote address (in-process requests share one key). */
   clientKey?: (c: Context) => string;
   /** Unexpected errors go here (the CLI prints them); responses never carry internals. */
@@ -104,6 +109,21 @@ export function createApp(deps: AppDeps): Hono {
   const limiter = new RateLimiter({ perMinute: limits.requestsPerMinute, ...(limits.burst !== undefined ? { burst: limits.burst } : {}) });
   const clientKey = deps.clientKey ?? remoteAddress;
   const store = deps.store;
+  const catalogTtl = deps.catalogTtlMs ?? 2000;
+  let catalogCache: { at: number; rows: Promise<CatalogRow[]> } | undefined;
+  const catalog = (): Promise<CatalogRow[]> => {
+    const at = Date.now();
+    if (catalogCache !== undefined && at - catalogCache.at < catalogTtl) return catalogCache.rows;
+    const rows = catalogRows(store);
+    if (catalogTtl > 0) {
+      const entry = { at, rows };
+      catalogCache = entry;
+      rows.catch(() => {
+        if (catalogCache === entry) catalogCache = undefined;
+      });
+    }
+    return rows;
+  };
   const comply = deps.comply ?? ((path: string) => complyImage(path));
   const app = new Hono();
   /** The scan a VEX document or triage plan is weighed against: the named one, else the image's other side (stock ↔ minimal). */
@@ -159,7 +179,7 @@ export function createApp(deps: AppDeps): Hono {
 
   // ---- API ----
   app.get('/api/openapi.json', (c) => c.json(openApiDocument(version)));
-  app.get('/api/catalog', async (c) => c.json(await catalogRows(store)));
+  app.get('/api/catalog', async (c) => c.json(await catalog()));
   app.get('/api/images', async (c) => c.json(await store.listImages()));
   app.get('/api/images/:name', async (c) => c.json(await requireImage(store, imageParam(c))));
   app.get('/api/images/:name/builds', async (c) => {
@@ -292,6 +312,7 @@ export function createApp(deps: AppDeps): Hono {
       });
       if (compliance !== undefined) await store.addCompliance(complianceInput({ ...compliance, subject: { ...compliance.subject, reference } }, image, header.id));
       await store.addEvent({ kind: 'scan', image, message: `scanned upload ${subject}: ${header.summary.total} findings, ${header.summary.kev} in KEV`, details: { scanId: header.id, bytes: upload.bytes, kind: upload.kind } });
+      catalogCache = undefined;
       c.header('location', `/api/scans/${encodeURIComponent(header.id)}`);
       return c.json(header, 201);
     } finally {
@@ -301,7 +322,7 @@ export function createApp(deps: AppDeps): Hono {
 
   // ---- Dashboard ----
   app.get('/assets/upload.js', (c) => c.body(UPLOAD_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=300' }));
-  app.get('/', async (c) => c.html(catalogPage(await catalogRows(store))));
+  app.get('/', async (c) => c.html(catalogPage(await catalog())));
   app.get('/images/:name', async (c) => {
     const q = params(c).findingQuery();
     const view = await imageView(store, imageParam(c), q);
