@@ -222,6 +222,9 @@ describe.each<Kind>(['sqlite', 'postgres'])('AppStore contract on %s', (kind) =>
       await own.upsertImage({ name: 'nginx' });
       expect(second).toMatchObject({ name: 'redis', recipe: 'images/redis.yaml', replaces: 'redis:bookworm', description: 'in-memory store', createdAt: first.createdAt });
       expect((await own.listImages()).map((i) => i.name)).toEqual(['nginx', 'redis']);
+      // One order on both engines whatever the server's collation: UTF-16 code units.
+      for (const name of ['Zeta', 'alpha', 'Ärger', 'a-b', 'a_b']) await own.upsertImage({ name });
+      expect((await own.listImages()).map((i) => i.name)).toEqual(['Zeta', 'a-b', 'a_b', 'alpha', 'nginx', 'redis', 'Ärger']);
     } finally {
       await own.close();
     }

@@ -109,6 +109,10 @@ function likeSubstring(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+function codeUnitOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -295,7 +299,8 @@ export class SqlAppStore implements AppStore {
   }
 
   async listImages(): Promise<ImageRecord[]> {
-    return (await this.db.all('SELECT * FROM images ORDER BY name')).map(imageOf);
+    // Sorted here, not by ORDER BY: PostgreSQL's collation depends on the server's locale, SQLite's is bytewise.
+    return (await this.db.all('SELECT * FROM images')).map(imageOf).sort((a, b) => codeUnitOrder(a.name, b.name));
   }
 
   // ---- builds --------------------------------------------------------------------------------------------
@@ -409,9 +414,10 @@ export class SqlAppStore implements AppStore {
     const rows = await this.db.all(
       `SELECT ${HEADER_COLUMNS} FROM (
          SELECT scans.*, ROW_NUMBER() OVER (PARTITION BY COALESCE(image, ''), role ORDER BY created_at DESC, id DESC) AS rn FROM scans
-       ) s WHERE s.rn = 1 ORDER BY COALESCE(s.image, ''), s.role`,
+       ) s WHERE s.rn = 1`,
     );
-    return rows.map(headerOf);
+    // Ordered here for the same result on both engines (see listImages).
+    return rows.map(headerOf).sort((a, b) => codeUnitOrder(a.image ?? '', b.image ?? '') || codeUnitOrder(a.role, b.role));
   }
 
   async listFindings(scanId: string, query: FindingQuery = {}): Promise<FindingRow[]> {
