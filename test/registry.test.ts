@@ -141,7 +141,7 @@ describe('anonymous registry over plain HTTP (loopback)', () => {
     expect(json.blobs.mounted).toBeGreaterThan(0);
     expect(json.blobs.uploaded).toBe(0);
     const missing = await distill(['sbom', `${registry.host}/distill/src:nope`]);
-    expect(missing.code).toBe(3);
+    expect(missing.code, missing.stderr).toBe(3);
     expect(missing.stderr).toContain('[TAG_NOT_FOUND]');
   });
 

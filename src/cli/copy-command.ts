@@ -13,7 +13,7 @@ interface CopyFlags {
   format: 'text' | 'json';
   output?: string;
   insecure?: boolean;
-  ca?: string;
+  caFile?: string;
   chunkSize?: string;
   retries?: string;
 }
@@ -46,7 +46,7 @@ export function registerCopyCommand(program: Command): void {
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-o, --output <file>', 'write the result to a file (atomically) instead of stdout')
     .option('--insecure', 'allow plain HTTP to the registries (loopback registries fall back to HTTP by themselves)')
-    .option('--ca <file>', 'PEM file with extra CA certificates to trust (also $DISTILL_REGISTRY_CA)')
+    .option('--ca-file <file>', 'PEM file with extra CA certificates to trust (also $DISTILL_REGISTRY_CA)')
     .option('--chunk-size <bytes>', 'upload blobs in PATCH chunks of this size (default: one PUT per blob)')
     .option('--retries <n>', 'retries on 429/5xx and connection resets (default 4)')
     .addHelpText(
@@ -61,7 +61,7 @@ Credentials: DISTILL_REGISTRY_USERNAME / DISTILL_REGISTRY_PASSWORD, else ~/.dock
 credHelpers, credsStore) or $REGISTRY_AUTH_FILE. Proxy: HTTPS_PROXY, HTTP_PROXY, NO_PROXY. See docs/registry.md.`,
     )
     .action(async (source: string, destination: string, flags: CopyFlags) => {
-      const clientOptions = registryClientOptions({ ...(flags.insecure ? { insecure: true } : {}), ...(flags.ca !== undefined ? { ca: flags.ca } : {}) });
+      const clientOptions = registryClientOptions({ ...(flags.insecure ? { insecure: true } : {}), ...(flags.caFile !== undefined ? { ca: flags.caFile } : {}) });
       const chunkSize = positive(flags.chunkSize, '--chunk-size');
       const retries = positive(flags.retries, '--retries');
       if (chunkSize !== undefined) {

@@ -284,8 +284,8 @@ export class RegistryClient {
   }
 
   private authFailed(registry: string, detail: string, credential: RegistryCredential | undefined): DistillError {
-    const who = credential === undefined ? 'anonymously' : 'password' in credential ? `as ${JSON.stringify(credential.username)}` : 'with an identity token';
-    return new DistillError('REGISTRY_AUTH_FAILED', `${registry}: authentication ${who} failed: ${detail}`, {
+    const what = credential === undefined ? 'anonymous access refused' : 'password' in credential ? `authentication as ${JSON.stringify(credential.username)} failed` : 'authentication with an identity token failed';
+    return new DistillError('REGISTRY_AUTH_FAILED', `${registry}: ${what}: ${detail}`, {
       hint:
         credential === undefined
           ? `log in (docker login ${registry}) or set DISTILL_REGISTRY_USERNAME / DISTILL_REGISTRY_PASSWORD`
@@ -380,7 +380,7 @@ export class RegistryClient {
     if (error instanceof DistillError) return error;
     if (code !== undefined && TLS_CODES.test(code)) {
       return new DistillError('REGISTRY_TLS', `${registry}: TLS connection to ${what} failed: ${errorText(error)}`, {
-        hint: `trust the registry's CA (--ca FILE or DISTILL_REGISTRY_CA), or, for a plain-HTTP registry, pass --insecure`,
+        hint: `trust the registry's CA (--ca-file FILE or DISTILL_REGISTRY_CA), or, for a plain-HTTP registry, pass --insecure`,
         subject: registry,
         cause: error,
       });
