@@ -145,6 +145,18 @@ describe.each<Kind>(['sqlite', 'postgres'])('AppStore contract on %s', (kind) =>
     expect(await store.listFindings(header.id, { limit: -5 })).toEqual([]);
   });
 
+  it('stores a long finding list across insert batches in report order', async () => {
+    // Derived from the real findings (ids suffixed), to cross the 200-row insert batches.
+    const real = scans.python.report.findings;
+    const many = Array.from({ length: 450 }, (_, i) => ({ ...real[i % real.length]!, vulnId: `${real[i % real.length]!.vulnId}-${String(i).padStart(3, '0')}` }));
+    const report = { ...scans.python.report, findings: many };
+    const header = await store.addScan(scanInput('python', { report }));
+    const rows = await store.listFindings(header.id);
+    expect(rows.map((r) => r.vulnId)).toEqual(many.map((f) => f.vulnId));
+    expect((await store.listFindings(header.id, { offset: 440 })).map((r) => r.vulnId)).toEqual(many.slice(440).map((f) => f.vulnId));
+    expect((await store.getScan(header.id))?.report.findings).toHaveLength(450);
+  });
+
   it('treats SQL injection strings as plain text in every filter', async () => {
     const header = await store.addScan(scanInput('python'));
     const hostile = ["' OR 1=1 --", "'; DROP TABLE findings; --", '%', '_', '\\', '" OR ""="', "x') UNION SELECT * FROM tokens --", '$1', '?'];

@@ -49,6 +49,9 @@ export interface SqlDriver extends SqlExecutor {
 /** Rows returned by a list when no limit is given, and the most any limit can ask for (bounded memory). */
 export const MAX_LIST_ROWS = 10_000;
 
+/** Findings per INSERT statement (10 parameters each, far below both engines' parameter limits). */
+const FINDING_BATCH = 200;
+
 const ROLES: ReadonlySet<string> = new Set<ScanRole>(['minimal', 'stock', 'upload', 'other']);
 const EVENT_KINDS: ReadonlySet<string> = new Set<EventKind>(['build', 'scan', 'rescan', 'db-update', 'packages-changed', 'compliance']);
 const TOKEN_PREFIX = 'dst_';
@@ -370,11 +373,17 @@ export class SqlAppStore implements AppStore {
         return headerOf(rows[0] as Row);
       }
       await tx.run('INSERT INTO scan_documents (scan_id, report, sbom) VALUES (?, ?, ?)', [id, JSON.stringify(report), JSON.stringify(input.sbom)]);
-      for (const [ordinal, f] of report.findings.entries()) {
+      // Multi-row inserts: one round trip per FINDING_BATCH findings, not per finding.
+      const findings = report.findings;
+      for (let start = 0; start < findings.length; start += FINDING_BATCH) {
+        const batch = findings.slice(start, start + FINDING_BATCH);
+        const params: Param[] = [];
+        for (const [offset, f] of batch.entries()) {
+          params.push(id, start + offset, f.vulnId, f.packageName, f.installedVersion, f.severity.value, f.fixState, f.fixedVersions[0] ?? null, f.kev ? 1 : 0, f.epss?.score ?? null);
+        }
         await tx.run(
-          `INSERT INTO findings (scan_id, ordinal, vuln_id, package_name, installed_version, severity, fix_state, fixed_version, kev, epss)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [id, ordinal, f.vulnId, f.packageName, f.installedVersion, f.severity.value, f.fixState, f.fixedVersions[0] ?? null, f.kev ? 1 : 0, f.epss?.score ?? null],
+          `INSERT INTO findings (scan_id, ordinal, vuln_id, package_name, installed_version, severity, fix_state, fixed_version, kev, epss) VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+          params,
         );
       }
       const rows = await tx.all(`SELECT ${HEADER_COLUMNS} FROM scans s WHERE s.id = ?`, [id]);
