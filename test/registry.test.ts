@@ -140,6 +140,11 @@ describe('anonymous registry over plain HTTP (loopback)', () => {
     expect(json.digest).toBe(layoutIndex(multiPlatformLayout()).manifests[0]!.digest);
     expect(json.blobs.mounted).toBeGreaterThan(0);
     expect(json.blobs.uploaded).toBe(0);
+    // Back out of the registry into an oci-archive: skopeo reads the same index digest from the tar.
+    const archive = join(work, 'copied.tar');
+    const toArchive = await distill(['copy', `${registry.host}/other/dst:1`, `oci-archive:${archive}:v1`]);
+    expect(toArchive.code, toArchive.stderr).toBe(0);
+    expect(sha256(Buffer.from(await skopeo(['inspect', '--raw', `oci-archive:${archive}:v1`])))).toBe(json.digest);
     const missing = await distill(['sbom', `${registry.host}/distill/src:nope`]);
     expect(missing.code, missing.stderr).toBe(3);
     expect(missing.stderr).toContain('[TAG_NOT_FOUND]');

@@ -2,10 +2,12 @@
 import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { DistillError } from '../errors.js';
 import { copyReference, parseDestination, type CopyReferenceResult } from '../oci/registry/copy-reference.js';
+import type { RegistryClientOptions } from '../oci/registry/client.js';
+import { writeLayoutArchive } from './oci-archive-writer.js';
 import { writeOutput } from './output.js';
 import { installRegistryDefaults, registryClientOptions } from './registry-environment.js';
 
@@ -35,6 +37,25 @@ export function copySummary(result: CopyReferenceResult): string {
   return `copied ${result.source} to ${result.destination} (${result.digest})${platforms}; blobs: ${uploaded} uploaded (${mb(result.bytes)}), ${exists} already there, ${mounted} mounted`;
 }
 
+/**
+ * `copyReference`, plus `oci-archive:FILE[:TAG]` destinations: the image is copied into a temp layout
+ * beside FILE, then tarred into place.
+ */
+async function copyToDestination(source: string, destination: string, clientOptions: RegistryClientOptions): Promise<CopyReferenceResult> {
+  const archive = /^oci-archive:(.+?)(?::([A-Za-z0-9_][A-Za-z0-9._-]{0,127}))?$/s.exec(destination);
+  if (archive === null) return copyReference(source, destination, { clientOptions });
+  const file = archive[1]!;
+  const tag = archive[2] ?? 'latest';
+  const scratch = await mkdtemp(join(dirname(resolve(file)), '.distill-copy-'));
+  try {
+    const result = await copyReference(source, `oci:${join(scratch, 'layout')}:${tag}`, { clientOptions });
+    await writeLayoutArchive(join(scratch, 'layout'), file);
+    return { ...result, destination: `oci-archive:${file}:${tag}` };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 export function registerCopyCommand(program: Command): void {
   // Every command that opens a `registry:` reference (sbom, scan, compare, …) uses these settings.
   program.hook('preAction', () => installRegistryDefaults());
@@ -42,7 +63,7 @@ export function registerCopyCommand(program: Command): void {
     .command('copy')
     .description('copy an image (every platform of an index) between OCI layouts, archives and registries; digests stay the same')
     .argument('<source>', 'oci:DIR[:TAG] | oci-archive:FILE[:TAG] | docker-archive:FILE[:REPO:TAG] | registry:HOST/REPO[:TAG|@DIGEST] | a bare reference (nginx:1.25)')
-    .argument('<destination>', 'registry:HOST/REPO[:TAG] | a bare reference (127.0.0.1:5000/team/app:1.4) | oci:DIR[:TAG]')
+    .argument('<destination>', 'registry:HOST/REPO[:TAG] | a bare reference (127.0.0.1:5000/team/app:1.4) | oci:DIR[:TAG] | oci-archive:FILE[:TAG]')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-o, --output <file>', 'write the result to a file (atomically) instead of stdout')
     .option('--insecure', 'allow plain HTTP to the registries (loopback registries fall back to HTTP by themselves)')
@@ -69,7 +90,7 @@ credHelpers, credsStore) or $REGISTRY_AUTH_FILE. Proxy: HTTPS_PROXY, HTTP_PROXY,
         clientOptions.chunkSize = chunkSize;
       }
       if (retries !== undefined) clientOptions.retries = retries;
-      const result = await copyReference(source, destination, { clientOptions });
+      const result = await copyToDestination(source, destination, clientOptions);
       await writeOutput(flags.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : `${copySummary(result)}\n`, flags.output);
     });
 }

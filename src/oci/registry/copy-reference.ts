@@ -28,7 +28,7 @@ export function parseDestination(text: string): CopyDestination {
   }
   if (/^(oci-archive|docker-archive|dir):/.test(text)) {
     throw new DistillError('USAGE', `${text.split(':')[0]}: is not supported as a copy destination`, {
-      hint: 'copy to oci:DIR[:TAG] or a registry; distill build -o writes archives',
+      hint: 'copy to oci:DIR[:TAG], oci-archive:FILE[:TAG] (distill copy) or a registry; distill build -o writes docker archives',
       subject: text,
     });
   }
