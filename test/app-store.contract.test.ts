@@ -321,6 +321,20 @@ describe.each<Kind>(['sqlite', 'postgres'])('AppStore contract on %s', (kind) =>
     await first.close();
     const second = await openAppStore({ location: own });
     await second.close();
+    // Upgrade from version 1: migration 2 backfills latest_scans from the history.
+    const withScans = await openAppStore({ location: own });
+    await withScans.addScan(scanInput('small', { image: 'a', createdAt: '2026-01-01T00:00:00Z' }));
+    const newest = await withScans.addScan(scanInput('python', { image: 'a', createdAt: '2026-02-01T00:00:00Z' }));
+    await withScans.addScan(scanInput('small', { image: 'a', createdAt: '2026-01-15T00:00:00Z' }));
+    const other = await withScans.addScan(scanInput('small', { image: undefined, role: 'upload' }));
+    const latestBefore = await withScans.latestScans();
+    expect(latestBefore.map((h) => h.id)).toEqual([other.id, newest.id]);
+    await withScans.close();
+    await raw(kind, own, 'DROP TABLE latest_scans');
+    await raw(kind, own, 'DELETE FROM distill_schema WHERE version = 2');
+    const upgraded = await openAppStore({ location: own });
+    expect(await upgraded.latestScans()).toEqual(latestBefore);
+    await upgraded.close();
     const versions = await raw(kind, own, 'SELECT version FROM distill_schema ORDER BY version');
     expect(versions.map((r) => Number(r.version))).toEqual(Array.from({ length: APP_SCHEMA_VERSION }, (_, i) => i + 1));
     await raw(kind, own, `INSERT INTO distill_schema (version, description, applied_at) VALUES (${APP_SCHEMA_VERSION + 1}, 'from the future', '2030-01-01T00:00:00Z')`);

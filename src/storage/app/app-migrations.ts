@@ -107,6 +107,26 @@ export const APP_MIGRATIONS: readonly AppMigration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    description: 'latest_scans: the newest scan per (image, role), kept by addScan, so the catalog never scans the history',
+    statements: [
+      // image_key is the image name, or '' for scans filed under no image (names are never empty).
+      `CREATE TABLE latest_scans (
+        image_key TEXT NOT NULL,
+        role TEXT NOT NULL,
+        scan_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (image_key, role)
+      )`,
+      `INSERT INTO latest_scans (image_key, role, scan_id, created_at)
+        SELECT image_key, role, id, created_at FROM (
+          SELECT COALESCE(image, '') AS image_key, role, id, created_at,
+            ROW_NUMBER() OVER (PARTITION BY COALESCE(image, ''), role ORDER BY created_at DESC, id DESC) AS rn
+          FROM scans
+        ) ranked WHERE rn = 1`,
+    ],
+  },
 ];
 
 /** The schema version this build of distill writes. */

@@ -342,6 +342,7 @@ export class SqlAppStore implements AppStore {
 
   async addScan(input: ScanInput): Promise<ScanHeader> {
     checkRole(input.role);
+    if (input.image === '') throw new DistillError('USAGE', 'a scan is filed under an image name or under none, not under an empty name', { subject: 'image' });
     const id = newId();
     const createdAt = isoTime(input.createdAt, 'createdAt');
     const report = input.report;
@@ -373,6 +374,13 @@ export class SqlAppStore implements AppStore {
         return headerOf(rows[0] as Row);
       }
       await tx.run('INSERT INTO scan_documents (scan_id, report, sbom) VALUES (?, ?, ?)', [id, JSON.stringify(report), JSON.stringify(input.sbom)]);
+      // Only a newer scan replaces the pair's entry (a backfilled older one does not); the row lock orders racers.
+      await tx.run(
+        `INSERT INTO latest_scans (image_key, role, scan_id, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (image_key, role) DO UPDATE SET scan_id = excluded.scan_id, created_at = excluded.created_at
+         WHERE excluded.created_at > latest_scans.created_at OR (excluded.created_at = latest_scans.created_at AND excluded.scan_id > latest_scans.scan_id)`,
+        [input.image ?? '', input.role, id, createdAt],
+      );
       // Multi-row inserts: one round trip per FINDING_BATCH findings, not per finding.
       const findings = report.findings;
       for (let start = 0; start < findings.length; start += FINDING_BATCH) {
@@ -419,13 +427,8 @@ export class SqlAppStore implements AppStore {
   }
 
   async latestScans(): Promise<ScanHeader[]> {
-    // Scans without an image form one group per role, like any other image.
-    const rows = await this.db.all(
-      `SELECT ${HEADER_COLUMNS} FROM (
-         SELECT scans.*, ROW_NUMBER() OVER (PARTITION BY COALESCE(image, ''), role ORDER BY created_at DESC, id DESC) AS rn FROM scans
-       ) s WHERE s.rn = 1`,
-    );
-    // Ordered here for the same result on both engines (see listImages).
+    const rows = await this.db.all(`SELECT ${HEADER_COLUMNS} FROM latest_scans l JOIN scans s ON s.id = l.scan_id`);
+    // Ordered here for the same result on both engines (see listImages); scans without an image come first.
     return rows.map(headerOf).sort((a, b) => codeUnitOrder(a.image ?? '', b.image ?? '') || codeUnitOrder(a.role, b.role));
   }
 
