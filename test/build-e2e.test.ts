@@ -108,9 +108,20 @@ describe.skipIf(!ready)('distill build nginx (amd64, real bookworm archive)', ()
   it('a lock rebuilds the same image; a changed lock entry is LOCK_STALE', async () => {
     const lockPath = join(work, 'nginx-e2e.lock.json');
     await lockImage(recipe, options({ lockPath }));
-    const locked = await buildImage(recipe, options({ locked: true, lockPath }));
+    const locked = await buildImage(recipe, options({ locked: true, lockPath, explain: true }));
     expect(locked.manifestDigests).toEqual(archive.manifestDigests);
-    const lock = JSON.parse(readFileSync(lockPath, 'utf8')) as { archs: Record<string, { name: string; sha256: string }[]> };
+    // --explain of a locked build resolves within the lock: the same why-chains as the build that made it.
+    const fresh = await buildImage(recipe, options({ explain: true }));
+    expect(locked.archs[0]!.explain!.packages.map((p) => [p.name, p.why, p.layer])).toEqual(fresh.archs[0]!.explain!.packages.map((p) => [p.name, p.why, p.layer]));
+    expect(locked.archs[0]!.explain!.excluded).toEqual(fresh.archs[0]!.explain!.excluded);
+    const original = readFileSync(lockPath, 'utf8');
+    // A lock edited to miss part of the closure (nginx needs libpcre2-8-0) is refused, not built into a broken image.
+    const trimmed = JSON.parse(original) as { archs: Record<string, { name: string }[]> };
+    trimmed.archs.amd64 = trimmed.archs.amd64!.filter((e) => e.name !== 'libpcre2-8-0');
+    writeFileSync(lockPath, JSON.stringify(trimmed));
+    const incomplete = await buildImage(recipe, options({ locked: true, lockPath })).catch((e: unknown) => e);
+    expect(isDistillError(incomplete) && [incomplete.code, /not the recipe's closure.*libpcre2-8-0/.test(incomplete.message)]).toEqual(['LOCK_STALE', true]);
+    const lock = JSON.parse(original) as { archs: Record<string, { name: string; sha256: string }[]> };
     const entry = lock.archs.amd64!.find((e) => e.name === 'nginx')!;
     entry.sha256 = entry.sha256.replace(/^./, (c) => (c === '0' ? '1' : '0'));
     writeFileSync(lockPath, JSON.stringify(lock));

@@ -441,6 +441,10 @@ async function openArch(recipe: Recipe, arch: string, options: BuildOptions): Pr
   return { apt, back, latest, all };
 }
 
+function lockPathOf(options: BuildOptions): string {
+  return options.lockPath ?? 'the lockfile';
+}
+
 /** The base recipe's closure inside a locked set: base packages the lock does not hold are simply not in the base layer. */
 function resolveBaseWithin(base: Recipe, within: ReturnType<typeof buildResolverIndex>, arch: string): Resolution {
   const { include, exclude } = requestedPackages(base);
@@ -538,7 +542,15 @@ async function buildArch(recipe: Recipe, baseRecipe: Recipe, arch: string, diges
   if (lock !== undefined) {
     packages = lockedResolution(lock, opened.all()).packages;
     within = buildResolverIndex(packages, arch);
-    if (options.explain === true) resolution = resolveRecipe(recipe, within, arch);
+    // The recipe must resolve within the lock: an edited lock missing part of the closure would build a broken image.
+    let inLock: Resolution;
+    try {
+      inLock = resolveRecipe(recipe, within, arch);
+    } catch (error) {
+      if (!(error instanceof DistillError) || (error.code !== 'RESOLVE_CONFLICT' && error.code !== 'RESOLVE_UNKNOWN_PACKAGE')) throw error;
+      throw new DistillError('LOCK_STALE', `the lock's ${arch} packages are not the recipe's closure: ${error.message}`, { subject: lockPathOf(options), hint: 'run `distill lock RECIPE` to refresh the lock', cause: error });
+    }
+    if (options.explain === true) resolution = inLock;
   } else {
     resolution = resolveRecipe(recipe, opened.latest, arch);
     packages = resolution.packages;
