@@ -137,7 +137,7 @@ export function createApp(deps: AppDeps): Hono {
   app.onError((error, c) => {
     const problem = problemFor(error, new URL(c.req.url).pathname);
     if (problem.code === 'INTERNAL') deps.onError?.(error);
-    return problemResponse(problem, problem.code === 'RATE_LIMITED' ? {} : {});
+    return problemResponse(problem);
   });
   app.notFound((c) => problemResponse(problemFor(new DistillError('NOT_FOUND', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), new URL(c.req.url).pathname)));
 
@@ -322,7 +322,13 @@ export function createApp(deps: AppDeps): Hono {
 
   // ---- Dashboard ----
   app.get('/assets/upload.js', (c) => c.body(UPLOAD_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=300' }));
-  app.get('/', async (c) => c.html(catalogPage(await catalog())));
+  // The rendered page is kept with the rows it was rendered from (one 1,000-image page is about a megabyte of HTML).
+  let rendered: { rows: CatalogRow[]; page: string } | undefined;
+  app.get('/', async (c) => {
+    const rows = await catalog();
+    if (rendered?.rows !== rows) rendered = { rows, page: catalogPage(rows) };
+    return c.html(rendered.page);
+  });
   app.get('/images/:name', async (c) => {
     const q = params(c).findingQuery();
     const view = await imageView(store, imageParam(c), q);
