@@ -407,7 +407,8 @@ export class RegistryClient {
     for (;;) {
       const url = new URL(/^https?:\/\//.test(call.path) ? call.path : `${this.baseUrl(registry)}${call.path}`);
       const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? 'distill', ...call.headers };
-      const authorization = await this.authorization(registry, call.scopes);
+      // Upload Locations and Link pages come from the server: credentials go only to the registry's own host.
+      const authorization = url.host === new URL(`${url.protocol}//${apiHost(registry)}`).host ? await this.authorization(registry, call.scopes) : undefined;
       if (authorization !== undefined) headers.authorization = authorization;
       let response: Response;
       try {
