@@ -566,7 +566,7 @@ async function buildArch(recipe: Recipe, baseRecipe: Recipe, arch: string, diges
     if (ip === undefined) throw new DistillError('USAGE', `${resolved.name} ${resolved.version} is not from an opened repository`, { subject: resolved.name });
     const http = options.fetchImpl === undefined ? {} : { fetchImpl: options.fetchImpl };
     const fetched = await fetchDeb(ip.record, ip.repository, options.cacheDir, http);
-    const deb = await readDeb(fetched.path, { label: `${resolved.name}_${resolved.version}_${resolved.architecture}.deb` });
+    const deb = await readDeb(fetched.data ?? fetched.path, { label: `${resolved.name}_${resolved.version}_${resolved.architecture}.deb` });
     const selection = selectFiles(deb.files, { package: resolved.name, conffiles: deb.conffiles, locales: recipe.contents.locales, ...(exclude === undefined ? {} : { exclude }) });
     options.onProgress?.({ kind: 'deb-fetched', arch, name: resolved.name, cached: fetched.cached, done: ++done, total: packages.length });
     return { resolved, deb, selection };

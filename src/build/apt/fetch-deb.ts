@@ -74,6 +74,8 @@ export interface FetchedDeb {
   size: number;
   /** True when the cache already held it (and it re-verified). */
   cached: boolean;
+  /** The verified bytes, when they were read to check a cached file (saves reading it again to unpack). */
+  data?: Buffer;
   url: string;
 }
 
@@ -87,14 +89,16 @@ export async function fetchDeb(record: PackageRecord, repo: Repository, cacheDir
   const url = `${repo.uri}/${record.filename}`;
   const existing = await stat(path).catch(() => undefined);
   if (existing !== undefined) {
-    const actual = await hashFile(path);
+    // Read whole (within the signed size, plus one byte to notice growth), hashed, and handed to the unpacker.
+    const data = existing.size <= record.size ? await readFile(path) : undefined;
+    const actual = data === undefined ? await hashFile(path) : { sha256: createHash('sha256').update(data).digest('hex'), size: data.byteLength };
     if (actual.size !== record.size || actual.sha256 !== record.sha256) {
       throw new DistillError('DEB_HASH_MISMATCH', `cached ${record.package}_${record.version}_${record.architecture}.deb (${path}) has SHA256 ${actual.sha256} and ${actual.size} bytes; the signed index says ${record.sha256} and ${record.size}`, {
         subject: path,
         hint: `the download cache entry was modified; delete ${path} and build again`,
       });
     }
-    return { path, sha256: record.sha256, size: record.size, cached: true, url };
+    return { path, sha256: record.sha256, size: record.size, cached: true, url, ...(data === undefined ? {} : { data }) };
   }
   const dir = join(cacheDir, 'sha256');
   await mkdir(dir, { recursive: true });
