@@ -279,7 +279,7 @@ describe('hostile query strings', () => {
       ['/api/compare', ['a', 'b']],
       ['/api/images/nginx-stock-sbom/builds', ['limit', 'before']],
       ['/api/images/nginx-stock-sbom/compliance', ['framework']],
-      ['/', []],
+      ['/', ['q', 'page']],
       [`/scans/${scanId}`, ['severity', 'kev', 'fixable', 'search']],
       ['/images/nginx-stock-sbom', ['severity', 'kev', 'fixable', 'search']],
       ['/trend', ['image', 'role']],
@@ -419,6 +419,32 @@ describe('over a real loopback listener', () => {
       await new Promise<void>((resolve) => rl.close(() => resolve()));
     }
     expect(leftovers()).toEqual([]);
+  });
+});
+
+describe('catalog page with many images', () => {
+  it('pages 100 rows at a time, filters by name, and keeps the fleet totals over every image', async () => {
+    const paged = await openAppStore({ location: join(dir, 'paged.sqlite') });
+    try {
+      for (let i = 0; i < 120; i++) await paged.upsertImage({ name: `image-${String(i).padStart(3, '0')}` });
+      const pagedApp = createApp({ ...deps(), store: paged });
+      const rows = (text: string) => (text.match(/<tr data-image=/g) ?? []).length;
+      const first = await (await pagedApp.request('/')).text();
+      expect(rows(first)).toBe(100);
+      expect(first).toContain('page 1 of 2');
+      expect(first).toContain('<b data-total="images">120</b>');
+      expect(first).toContain('href="/?page=2" rel="next"');
+      const second = await (await pagedApp.request('/?page=2')).text();
+      expect(rows(second)).toBe(20);
+      expect(second).toContain('data-image="image-119"');
+      const found = await (await pagedApp.request('/?q=image-01')).text();
+      expect(rows(found)).toBe(10);
+      expect(found).toContain('<b data-total="images">120</b>');
+      // The API lists them all.
+      expect(((await (await pagedApp.request('/api/catalog')).json()) as unknown[]).length).toBe(120);
+    } finally {
+      await paged.close();
+    }
   });
 });
 

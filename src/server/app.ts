@@ -323,11 +323,21 @@ export function createApp(deps: AppDeps): Hono {
   // ---- Dashboard ----
   app.get('/assets/upload.js', (c) => c.body(UPLOAD_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=300' }));
   // The rendered page is kept with the rows it was rendered from (one 1,000-image page is about a megabyte of HTML).
-  let rendered: { rows: CatalogRow[]; page: string } | undefined;
+  let rendered: { rows: CatalogRow[]; pages: Map<string, string> } | undefined;
   app.get('/', async (c) => {
+    const p = params(c);
+    const q = p.text('q');
+    const page = p.int('page', 1, 1_000_000);
     const rows = await catalog();
-    if (rendered?.rows !== rows) rendered = { rows, page: catalogPage(rows) };
-    return c.html(rendered.page);
+    if (rendered?.rows !== rows) rendered = { rows, pages: new Map() };
+    const key = `${page ?? 1}\0${q ?? ''}`;
+    let text = rendered.pages.get(key);
+    if (text === undefined) {
+      text = catalogPage(rows, { ...(q !== undefined ? { q } : {}), ...(page !== undefined ? { page } : {}) });
+      // Bounded: search strings are client-chosen.
+      if (rendered.pages.size < 200) rendered.pages.set(key, text);
+    }
+    return c.html(text);
   });
   app.get('/images/:name', async (c) => {
     const q = params(c).findingQuery();

@@ -1,7 +1,7 @@
 /** @module server/pages/catalog-page — every image: CVEs by severity (minimal vs the public image it replaces), KEV, size, packages, last build, compliance. */
 import { SEVERITIES_DESC } from '../../report/scan-report.js';
 import { severityBar } from '../charts.js';
-import { html, type Html } from '../html.js';
+import { html, query, type Html } from '../html.js';
 import type { CatalogRow, ScanFigures } from '../views.js';
 import { bytes, imageHref, page, SEVERITY_COLORS, when } from './layout.js';
 
@@ -12,9 +12,17 @@ function cveCells(f: ScanFigures | undefined, side: string, name: string): Html 
   return html`${SHOWN.map((s) => html`<td class="num" data-field="${`${side}.${s}`}">${f.bySeverity[s]}</td>`)}<td class="num" data-field="${`${side}.total`}"><a href="/scans/${encodeURIComponent(f.scanId)}" aria-label="${`${f.total} findings in the ${side} scan of ${name}`}">${f.total}</a></td>`;
 }
 
-export function catalogPage(rows: readonly CatalogRow[]): string {
+/** Rows per catalog page: a laptop screen scrolls through 100 rows; the fleet totals always cover every image. */
+export const CATALOG_PAGE_SIZE = 100;
+
+export function catalogPage(all: readonly CatalogRow[], view: { q?: string; page?: number } = {}): string {
+  const filtered = view.q === undefined ? all : all.filter((r) => r.name.toLowerCase().includes(view.q!.toLowerCase()));
+  const pages = Math.max(1, Math.ceil(filtered.length / CATALOG_PAGE_SIZE));
+  const pageNo = Math.min(view.page ?? 1, pages);
+  const rows = filtered.slice((pageNo - 1) * CATALOG_PAGE_SIZE, pageNo * CATALOG_PAGE_SIZE);
+  const link = (n: number) => `/${query({ q: view.q, page: n === 1 ? undefined : n })}`;
   const totals = { minimal: 0, stock: 0, kevMinimal: 0, kevStock: 0 };
-  for (const r of rows) {
+  for (const r of all) {
     totals.minimal += r.minimal?.total ?? 0;
     totals.stock += r.stock?.total ?? 0;
     totals.kevMinimal += r.minimal?.kev ?? 0;
@@ -22,12 +30,14 @@ export function catalogPage(rows: readonly CatalogRow[]): string {
   }
   const body = html`<h1>Catalog</h1>
 <div class="cards" aria-label="Fleet totals">
-<div class="card">Images<b data-total="images">${rows.length}</b></div>
+<div class="card">Images<b data-total="images">${all.length}</b></div>
 <div class="card">Findings, minimal images<b data-total="minimal">${totals.minimal}</b></div>
 <div class="card">Findings, public images<b data-total="stock">${totals.stock}</b></div>
 <div class="card">KEV, minimal / public<b data-total="kev">${totals.kevMinimal} / ${totals.kevStock}</b></div>
 </div>
-${rows.length === 0 ? html`<p class="status">No images yet. Scan one on the <a href="/upload">upload page</a> or with <code>POST /api/scans</code>.</p>` : ''}
+<form class="inline" method="get" action="/" role="search" aria-label="Find images"><label for="c-q">Image name contains<input id="c-q" name="q" value="${view.q ?? ''}" maxlength="128"></label><button type="submit">Find</button></form>
+${pages > 1 || view.q !== undefined ? html`<nav aria-label="Catalog pages"><p>${filtered.length} images${view.q !== undefined ? html` matching <code>${view.q}</code>` : ''}; page ${pageNo} of ${pages}. ${pageNo > 1 ? html`<a href="${link(pageNo - 1)}" rel="prev">Previous</a> ` : ''}${pageNo < pages ? html`<a href="${link(pageNo + 1)}" rel="next">Next</a>` : ''}</p></nav>` : ''}
+${all.length === 0 ? html`<p class="status">No images yet. Scan one on the <a href="/upload">upload page</a> or with <code>POST /api/scans</code>.</p>` : ''}
 <table id="catalog">
 <caption>Findings per image: the minimal image (distill) against the public image it replaces (stock)</caption>
 <thead><tr><th scope="col" rowspan="2">Image</th><th scope="col" colspan="${SHOWN.length + 1}">Minimal image</th><th scope="col" colspan="${SHOWN.length + 1}">Public image</th>
