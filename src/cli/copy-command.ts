@@ -9,7 +9,7 @@ import { copyReference, parseDestination, type CopyReferenceResult } from '../oc
 import type { RegistryClientOptions } from '../oci/registry/client.js';
 import { writeLayoutArchive } from './oci-archive-writer.js';
 import { writeOutput } from './output.js';
-import { installRegistryDefaults, registryClientOptions } from './registry-environment.js';
+import { registryClientOptions } from './registry-environment.js';
 
 interface CopyFlags {
   format: 'text' | 'json';
@@ -57,8 +57,6 @@ async function copyToDestination(source: string, destination: string, clientOpti
 }
 
 export function registerCopyCommand(program: Command): void {
-  // Every command that opens a `registry:` reference (sbom, scan, compare, …) uses these settings.
-  program.hook('preAction', () => installRegistryDefaults());
   program
     .command('copy')
     .description('copy an image (every platform of an index) between OCI layouts, archives and registries; digests stay the same')

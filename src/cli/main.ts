@@ -4,21 +4,6 @@ import { Command, CommanderError } from 'commander';
 import { isDistillError } from '../errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { hintFor } from './hints.js';
-import { registerAttachCommand } from './attach-command.js';
-import { registerBuildCommand } from './build-command.js';
-import { registerCompareCommand } from './compare-command.js';
-import { registerComplyCommand } from './comply-command.js';
-import { registerCopyCommand } from './copy-command.js';
-import { registerDbCommand } from './db-command.js';
-import { registerEnqueueCommand } from './enqueue-command.js';
-import { registerSbomCommand } from './sbom-command.js';
-import { registerSignCommands } from './sign-command.js';
-import { registerScanCommand } from './scan-command.js';
-import { registerServeCommand } from './serve-command.js';
-import { registerTriageCommand } from './triage-command.js';
-import { registerVexCommand } from './vex-command.js';
-import { registerWatchCommand } from './watch-command.js';
-import { registerWorkerCommand } from './worker-command.js';
 import { VERSION } from './version.js';
 
 // `distill … | head` closes the pipe early: that is the reader's choice, not an error.
@@ -40,21 +25,37 @@ source, digest mismatch, invalid SBOM, no vulnerability database), 4 file write 
 locked, 5 a gate failed (scan --fail-on, db status --fail-stale, comply --fail-on, verify).
 Docs: docs/ in the distill repository (one page per command).`,
   );
-registerSbomCommand(program);
-registerScanCommand(program);
-registerDbCommand(program);
-registerBuildCommand(program);
-registerCompareCommand(program);
-registerAttachCommand(program);
-registerSignCommands(program);
-registerServeCommand(program);
-registerComplyCommand(program);
-registerCopyCommand(program);
-registerTriageCommand(program);
-registerVexCommand(program);
-registerWorkerCommand(program);
-registerWatchCommand(program);
-registerEnqueueCommand(program);
+/**
+ * Each command module imports its own library (CycloneDX, openpgp, pg, hono, …). Loading only the module of the
+ * command being run keeps start-up short; help, `help CMD` and unknown commands load every module so the
+ * listing and the suggestions stay complete.
+ */
+const COMMAND_MODULES: Record<string, () => Promise<(program: Command) => void>> = {
+  sbom: async () => (await import('./sbom-command.js')).registerSbomCommand,
+  scan: async () => (await import('./scan-command.js')).registerScanCommand,
+  db: async () => (await import('./db-command.js')).registerDbCommand,
+  build: async () => (await import('./build-command.js')).registerBuildCommand,
+  compare: async () => (await import('./compare-command.js')).registerCompareCommand,
+  triage: async () => (await import('./triage-command.js')).registerTriageCommand,
+  vex: async () => (await import('./vex-command.js')).registerVexCommand,
+  comply: async () => (await import('./comply-command.js')).registerComplyCommand,
+  copy: async () => (await import('./copy-command.js')).registerCopyCommand,
+  attach: async () => (await import('./attach-command.js')).registerAttachCommand,
+  sign: async () => (await import('./sign-command.js')).registerSignCommands,
+  serve: async () => (await import('./serve-command.js')).registerServeCommand,
+  worker: async () => (await import('./worker-command.js')).registerWorkerCommand,
+  enqueue: async () => (await import('./enqueue-command.js')).registerEnqueueCommand,
+  watch: async () => (await import('./watch-command.js')).registerWatchCommand,
+};
+/** Commands registered by a module under another name. */
+const COMMAND_ALIASES: Record<string, string> = { lock: 'build', images: 'build', verify: 'sign', 'generate-key-pair': 'sign' };
+
+const requested = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
+const moduleName = requested === undefined ? undefined : (COMMAND_ALIASES[requested] ?? requested);
+const selected = moduleName !== undefined && moduleName in COMMAND_MODULES ? [moduleName] : Object.keys(COMMAND_MODULES);
+for (const register of await Promise.all(selected.map((name) => COMMAND_MODULES[name]!()))) register(program);
+// Registry credentials and TLS settings from the environment, for every command that may open a registry reference.
+program.hook('preAction', async () => (await import('./registry-environment.js')).installRegistryDefaults());
 
 try {
   await program.parseAsync(process.argv);
