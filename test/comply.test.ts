@@ -207,7 +207,7 @@ function spawnAsync(command: string, args: string[]): Promise<{ status: number |
 
 describe('distill comply (built CLI)', () => {
   it('writes JSON, exits 5 on the gate, 2 on an unknown framework, 3 on a bad Dockerfile', async () => {
-    expect((await spawnAsync('npm', ['run', 'build', '--silent'])).status).toBe(0);
+    // dist/ is built once by test/global-setup.ts before the workers start.
     const cli = join(repoRoot, 'dist', 'cli', 'main.js');
     const out = join(dir, 'bad.json');
     const gated = await spawnAsync('node', [cli, 'comply', `docker-archive:${bad.archive}`, '--format', 'json', '--framework', 'nist-800-190', '--fail-on', 'fail', '-o', out]);

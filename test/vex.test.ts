@@ -274,8 +274,7 @@ describe('vex: the built CLI', () => {
   const cli = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [join(root, 'dist', 'cli', 'main.js'), ...args], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: String(now.getTime() / 1000), ...env } });
 
   it('writes the document the library writes, and scan --vex applies it only to its image', async () => {
-    // tsc emits even when another area's file fails to typecheck: what matters here is a fresh dist/ with this command.
-    spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
+    // dist/ is built once by test/global-setup.ts before the workers start.
     expect(readFileSync(join(root, 'dist', 'cli', 'main.js'), 'utf8')).toContain('registerVexCommand');
     const feeds = join(dir, 'cli-feeds');
     mkdirSync(feeds);
