@@ -47,14 +47,30 @@ export interface ReportFilters {
   ignoreUnfixed: boolean;
 }
 
+/** One package of the SBOM, as much as a later `distill compare scan:FILE` needs to tell a removed package from a newer version. */
+export interface ReportPackage {
+  /** The SBOM's package id (what findings name in `packageId`). */
+  id: string;
+  name: string;
+  version: string;
+  type: PackageType;
+  purl: string;
+  /** Debian source package and version; apk's origin as sourceName. */
+  sourceName?: string;
+  sourceVersion?: string;
+}
+
 export interface ScanReport {
   schemaVersion: typeof SCAN_REPORT_SCHEMA_VERSION;
   createdAt: string;
   tool: { name: string; version: string };
   subject: SbomSubject;
   distro?: LinuxRelease;
-  /** Package counts: total and by type (types in name order). */
-  packages: { total: number; byType: Partial<Record<PackageType, number>> };
+  /**
+   * Package counts: total and by type (types in name order), and the packages themselves (sorted by name,
+   * version, id). `items` was added within schema version 1: reports written before it lack it.
+   */
+  packages: { total: number; byType: Partial<Record<PackageType, number>>; items?: ReportPackage[] };
   db: ReportFeed[];
   filters: ReportFilters;
   /** Findings that count (and gate), in report order. */
@@ -156,7 +172,7 @@ export function buildScanReport(sbom: Sbom, findings: readonly Finding[], option
     tool: { name: options.tool.name, version: options.tool.version },
     subject: normalizeSubject(sbom.subject),
     ...(sbom.distro ? { distro: normalizeDistro(sbom.distro) } : {}),
-    packages: { total: sbom.packages.length, byType },
+    packages: { total: sbom.packages.length, byType, items: sbom.packages.map(reportPackage).sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version) || cmp(a.id, b.id)) },
     db,
     filters,
     findings: shown,
@@ -274,6 +290,11 @@ export function normalizeFinding(f: Finding): Finding {
     ['evidence', normalizeEvidence(f.evidence)],
     ['suppressed', f.suppressed && normalizeSuppression(f.suppressed)],
   ]);
+}
+
+function reportPackage(p: Sbom['packages'][number]): ReportPackage {
+  const source = p.type === 'deb' ? { sourceName: p.sourceName, sourceVersion: p.sourceVersion } : p.type === 'apk' ? { sourceName: p.origin } : {};
+  return defined<ReportPackage>([['id', p.id], ['name', p.name], ['version', p.version], ['type', p.type], ['purl', p.purl], ['sourceName', source.sourceName], ['sourceVersion', 'sourceVersion' in source ? source.sourceVersion : undefined]]);
 }
 
 function normalizeFeed(f: FeedProvenance): FeedProvenance {
