@@ -313,6 +313,57 @@ describe.each<Kind>(['sqlite', 'postgres'])('AppStore contract on %s', (kind) =>
     }
   });
 
+  it('latestBuilds and complianceSummaries pick, for every image, what listBuilds(limit 1) and latestCompliance pick, without the reports', async () => {
+    const own = await openAppStore({ location: await freshLocation(kind) });
+    try {
+      const build = (image: string, digest: string, createdAt?: string) =>
+        own.addBuild({ image, digest, arch: 'amd64', packages: [{ name: 'base-files', version: '12.4+deb12u5', arch: 'amd64' }], reason: 'manual', ...(createdAt ? { createdAt } : {}) });
+      const run = (image: string | undefined, framework: string, passed: number, createdAt?: string) =>
+        own.addCompliance({ ...(image !== undefined ? { image } : {}), framework, passed, failed: 1, manual: 2, results: { checks: [{ id: '4.1', status: 'fail' }] }, ...(createdAt ? { createdAt } : {}) });
+      const names = ['nginx', 'Zeta', 'Ärger', 'a_b', 'redis', 'no-history'];
+      for (const name of names) await own.upsertImage({ name });
+      await build('nginx', 'sha256:01', '2026-01-01T00:00:00Z');
+      await build('nginx', 'sha256:02', '2026-03-01T00:00:00Z');
+      await build('nginx', 'sha256:03', '2026-02-01T00:00:00Z'); // backfilled: older than the newest
+      // Two builds in the same millisecond: the larger id wins, as in listBuilds.
+      await build('Zeta', 'sha256:04', '2026-01-01T00:00:00Z');
+      await build('Zeta', 'sha256:05', '2026-01-01T00:00:00Z');
+      await build('Ärger', 'sha256:06');
+      await build('a_b', 'sha256:07');
+      await build('not-in-catalog', 'sha256:08');
+      await run('nginx', 'cis-docker-4', 1, '2026-01-01T00:00:00Z');
+      await run('nginx', 'nist-800-190', 2, '2026-02-01T00:00:00Z');
+      await run('nginx', 'cis-docker-4', 3, '2026-01-15T00:00:00Z');
+      await run('Zeta', 'cis-docker-4', 4, '2026-01-01T00:00:00Z');
+      await run('Zeta', 'cis-docker-4', 5, '2026-01-01T00:00:00Z');
+      await run('redis', 'nist-800-190', 6);
+      await run(undefined, 'cis-docker-4', 7);
+      const imagesWithHistory = [...names, 'not-in-catalog'];
+
+      const builds = await own.latestBuilds();
+      expect(builds.map((b) => b.image)).toEqual(['Zeta', 'a_b', 'nginx', 'not-in-catalog', 'Ärger']);
+      for (const image of imagesWithHistory) expect(builds.find((b) => b.image === image)).toEqual((await own.listBuilds(image, { limit: 1 }))[0]);
+      expect(builds.find((b) => b.image === 'nginx')?.digest).toBe('sha256:02');
+
+      for (const framework of [undefined, 'cis-docker-4', 'nist-800-190', "' OR '1'='1"]) {
+        const summaries = await own.complianceSummaries(framework);
+        expect(summaries.map((c) => c.image)).toEqual([...summaries.map((c) => c.image)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+        for (const image of imagesWithHistory) {
+          const full = await own.latestCompliance(image, framework);
+          const expected = full === undefined ? undefined : { id: full.id, image, framework: full.framework, createdAt: full.createdAt, passed: full.passed, failed: full.failed, manual: full.manual };
+          expect(summaries.find((c) => c.image === image)).toEqual(expected);
+        }
+        // No report in a summary, and runs filed under no image are not summarized.
+        for (const summary of summaries) expect(Object.keys(summary).sort()).toEqual(['createdAt', 'failed', 'framework', 'id', 'image', 'manual', 'passed']);
+        expect(summaries.some((c) => c.passed === 7)).toBe(false);
+      }
+      expect((await own.complianceSummaries()).map((c) => [c.image, c.passed])).toEqual([['Zeta', 5], ['nginx', 2], ['redis', 6]]);
+      expect((await own.complianceSummaries('cis-docker-4')).map((c) => [c.image, c.passed])).toEqual([['Zeta', 5], ['nginx', 3]]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('migrates idempotently and refuses a newer schema', async () => {
     const own = await freshLocation(kind);
     const first = await openAppStore({ location: own });
@@ -331,10 +382,19 @@ describe.each<Kind>(['sqlite', 'postgres'])('AppStore contract on %s', (kind) =>
     expect(latestBefore.map((h) => h.id)).toEqual([other.id, newest.id]);
     await withScans.close();
     await raw(kind, own, 'DROP TABLE latest_scans');
-    await raw(kind, own, 'DELETE FROM distill_schema WHERE version = 2');
+    await raw(kind, own, 'DROP INDEX compliance_by_image_time');
+    await raw(kind, own, 'DELETE FROM distill_schema WHERE version >= 2');
     const upgraded = await openAppStore({ location: own });
     expect(await upgraded.latestScans()).toEqual(latestBefore);
     await upgraded.close();
+    // Upgrade from version 2: migration 3 adds the (image, created_at, id) index on compliance.
+    const indexes = (sql: string) => raw(kind, own, sql).then((rows) => rows.map((r) => String(r.name)));
+    const indexSql = kind === 'sqlite' ? "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'compliance'" : "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'compliance'";
+    expect(await indexes(indexSql)).toContain('compliance_by_image_time');
+    await raw(kind, own, 'DROP INDEX compliance_by_image_time');
+    await raw(kind, own, 'DELETE FROM distill_schema WHERE version = 3');
+    await (await openAppStore({ location: own })).close();
+    expect(await indexes(indexSql)).toContain('compliance_by_image_time');
     const versions = await raw(kind, own, 'SELECT version FROM distill_schema ORDER BY version');
     expect(versions.map((r) => Number(r.version))).toEqual(Array.from({ length: APP_SCHEMA_VERSION }, (_, i) => i + 1));
     await raw(kind, own, `INSERT INTO distill_schema (version, description, applied_at) VALUES (${APP_SCHEMA_VERSION + 1}, 'from the future', '2030-01-01T00:00:00Z')`);

@@ -448,6 +448,53 @@ describe('catalog page with many images', () => {
   });
 });
 
+describe('catalog computed in bulk', () => {
+  /** The catalog as it was computed before the bulk store methods: per image, listBuilds(limit 1) and the full latestCompliance. */
+  async function perImageCatalog(): Promise<unknown[]> {
+    const [images, latest] = await Promise.all([store.listImages(), store.latestScans()]);
+    const scanOf = (name: string, role: string) => latest.find((s) => s.image === name && s.role === role);
+    const figuresOf = (s: ScanHeader) => ({ scanId: s.id, at: s.createdAt, total: s.summary.total, bySeverity: s.summary.bySeverity, kev: s.summary.kev, fixable: s.summary.fixable, packages: s.packages });
+    const rows: unknown[] = [];
+    for (const image of images) {
+      const build = (await store.listBuilds(image.name, { limit: 1 }))[0];
+      const compliance = await store.latestCompliance(image.name);
+      const minimal = scanOf(image.name, 'minimal') ?? scanOf(image.name, 'upload') ?? scanOf(image.name, 'other');
+      const stock = scanOf(image.name, 'stock');
+      rows.push({
+        name: image.name,
+        ...(image.replaces !== undefined ? { replaces: image.replaces } : {}),
+        ...(image.description !== undefined ? { description: image.description } : {}),
+        ...(minimal ? { minimal: figuresOf(minimal) } : {}),
+        ...(stock ? { stock: figuresOf(stock) } : {}),
+        ...(build
+          ? { lastBuild: { id: build.id, at: build.createdAt, digest: build.digest, ...(build.compressedBytes !== undefined ? { compressedBytes: build.compressedBytes } : {}), ...(build.uncompressedBytes !== undefined ? { uncompressedBytes: build.uncompressedBytes } : {}), packages: build.packages.length } }
+          : {}),
+        ...(compliance ? { compliance: { framework: compliance.framework, at: compliance.createdAt, passed: compliance.passed, failed: compliance.failed, manual: compliance.manual } } : {}),
+      });
+    }
+    return rows;
+  }
+
+  it('/api/catalog is deep-equal to the per-image computation on the real uploads, with builds and a second framework added', async () => {
+    const images = await store.listImages();
+    expect(images.length).toBeGreaterThanOrEqual(2);
+    const cold = createApp(deps({ catalogTtlMs: 0 }));
+    const catalog = async () => (await (await cold.request('/api/catalog')).json()) as unknown[];
+    expect(await catalog()).toEqual(await perImageCatalog());
+    // Builds (one backfilled older than the newest) and a newer run of another framework for the first image.
+    const first = images[0]!.name;
+    const scan = (await store.listScans({ image: first, limit: 1 }))[0]!;
+    const full = (await store.getScan(scan.id))!;
+    const packages = full.sbom.packages.map((p) => ({ name: p.name, version: p.version, arch: 'amd64' }));
+    await store.addBuild({ image: first, digest: scan.digest ?? 'sha256:00', arch: 'amd64', packages, compressedBytes: 1234, reason: 'manual', createdAt: '2026-11-02T00:00:00Z' });
+    await store.addBuild({ image: first, digest: scan.digest ?? 'sha256:00', arch: 'amd64', packages: packages.slice(1), reason: 'manual', createdAt: '2026-11-01T00:00:00Z' });
+    await store.addCompliance({ image: first, framework: 'nist-800-190', passed: 3, failed: 0, manual: 1, results: { checks: [] } });
+    const after = await catalog();
+    expect(after).toEqual(await perImageCatalog());
+    expect(after[0]).toMatchObject({ name: first, lastBuild: { at: '2026-11-02T00:00:00.000Z', packages: packages.length, compressedBytes: 1234 }, compliance: { framework: 'nist-800-190', passed: 3 } });
+  });
+});
+
 describe('distill serve (the CLI)', () => {
   it('--create-token prints a token once that authorizes an upload to the server it then runs; SIGTERM stops it', async () => {
     const { spawn, spawnSync } = await import('node:child_process');

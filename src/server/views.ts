@@ -1,7 +1,7 @@
 /** @module server/views — the dashboard's and API's read models, assembled from the AppStore (plain data; pages render it). */
 import { compareScans, type Comparison, type ImageFacts } from '../compare/compare-images.js';
 import { DistillError } from '../errors.js';
-import type { AppStore, BuildRecord, ComplianceRecord, FindingQuery, FindingRow, ImageRecord, ScanHeader, ScanRecord, TrendPoint } from '../storage/app-store.js';
+import type { AppStore, BuildRecord, ComplianceRecord, ComplianceSummary, FindingQuery, FindingRow, ImageRecord, ScanHeader, ScanRecord, TrendPoint } from '../storage/app-store.js';
 import { severityRank, type Severity } from '../vuln/severity.js';
 
 export interface ScanFigures {
@@ -38,7 +38,7 @@ export function figures(scan: ScanHeader): ScanFigures {
   return { scanId: scan.id, at: scan.createdAt, total: scan.summary.total, bySeverity: scan.summary.bySeverity, kev: scan.summary.kev, fixable: scan.summary.fixable, packages: scan.packages };
 }
 
-function complianceStatus(record: ComplianceRecord | undefined): ComplianceStatus | undefined {
+function complianceStatus(record: ComplianceSummary | undefined): ComplianceStatus | undefined {
   return record === undefined ? undefined : { framework: record.framework, at: record.createdAt, passed: record.passed, failed: record.failed, manual: record.manual };
 }
 
@@ -56,28 +56,27 @@ function lastBuildOf(build: BuildRecord | undefined): CatalogRow['lastBuild'] {
 
 /** Every image with its newest minimal and stock scans, newest build and compliance run. */
 export async function catalogRows(store: AppStore): Promise<CatalogRow[]> {
-  const [images, latest] = await Promise.all([store.listImages(), store.latestScans()]);
+  // Four whole-table reads, whatever the number of images: no per-image round trips, no compliance reports parsed.
+  const [images, latest, builds, compliance] = await Promise.all([store.listImages(), store.latestScans(), store.latestBuilds(), store.complianceSummaries()]);
   const byKey = new Map<string, ScanHeader>();
   for (const scan of latest) if (scan.image !== undefined) byKey.set(`${scan.image}\0${scan.role}`, scan);
-  // Per-image lookups run concurrently: one round trip's latency on PostgreSQL, not a thousand.
-  return Promise.all(
-    images.map(async (image): Promise<CatalogRow> => {
-      const [builds, compliance] = await Promise.all([store.listBuilds(image.name, { limit: 1 }), store.latestCompliance(image.name)]);
-      const minimal = byKey.get(`${image.name}\0minimal`) ?? byKey.get(`${image.name}\0upload`) ?? byKey.get(`${image.name}\0other`);
-      const stock = byKey.get(`${image.name}\0stock`);
-      const build = lastBuildOf(builds[0]);
-      const status = complianceStatus(compliance);
-      return {
-        name: image.name,
-        ...(image.replaces !== undefined ? { replaces: image.replaces } : {}),
-        ...(image.description !== undefined ? { description: image.description } : {}),
-        ...(minimal ? { minimal: figures(minimal) } : {}),
-        ...(stock ? { stock: figures(stock) } : {}),
-        ...(build ? { lastBuild: build } : {}),
-        ...(status ? { compliance: status } : {}),
-      };
-    }),
-  );
+  const buildOf = new Map(builds.map((build) => [build.image, build]));
+  const complianceOf = new Map(compliance.map((summary) => [summary.image, summary]));
+  return images.map((image): CatalogRow => {
+    const minimal = byKey.get(`${image.name}\0minimal`) ?? byKey.get(`${image.name}\0upload`) ?? byKey.get(`${image.name}\0other`);
+    const stock = byKey.get(`${image.name}\0stock`);
+    const build = lastBuildOf(buildOf.get(image.name));
+    const status = complianceStatus(complianceOf.get(image.name));
+    return {
+      name: image.name,
+      ...(image.replaces !== undefined ? { replaces: image.replaces } : {}),
+      ...(image.description !== undefined ? { description: image.description } : {}),
+      ...(minimal ? { minimal: figures(minimal) } : {}),
+      ...(stock ? { stock: figures(stock) } : {}),
+      ...(build ? { lastBuild: build } : {}),
+      ...(status ? { compliance: status } : {}),
+    };
+  });
 }
 
 export function notFound(what: string, id: string): DistillError {

@@ -126,6 +126,17 @@ export interface ComplianceRecord {
 
 export type ComplianceInput = Omit<ComplianceRecord, 'id' | 'createdAt'> & { createdAt?: string };
 
+/** A compliance run's counts without its report: what the catalog shows for each image. */
+export interface ComplianceSummary {
+  id: string;
+  image: string;
+  framework: string;
+  createdAt: string;
+  passed: number;
+  failed: number;
+  manual: number;
+}
+
 export type EventKind = 'build' | 'scan' | 'rescan' | 'db-update' | 'packages-changed' | 'compliance';
 
 export interface EventRecord {
@@ -181,6 +192,8 @@ export interface AppStore {
   getBuild(id: string): Promise<BuildRecord | undefined>;
   /** Newest first. */
   listBuilds(image: string, options?: ListOptions): Promise<BuildRecord[]>;
+  /** The newest build of every image, in image name order: for each image what `listBuilds(image, { limit: 1 })` returns. */
+  latestBuilds(): Promise<BuildRecord[]>;
 
   /** Stores the scan and its shown findings as FindingRows. */
   addScan(input: ScanInput): Promise<ScanHeader>;
@@ -193,6 +206,11 @@ export interface AppStore {
 
   addCompliance(input: ComplianceInput): Promise<ComplianceRecord>;
   latestCompliance(image: string, framework?: string): Promise<ComplianceRecord | undefined>;
+  /**
+   * The newest compliance run of every image (of `framework` only, when given), without the reports, in image
+   * name order (UTF-16 code units): for each image the same run `latestCompliance(image, framework)` returns.
+   */
+  complianceSummaries(framework?: string): Promise<ComplianceSummary[]>;
 
   addEvent(input: EventInput): Promise<EventRecord>;
   /** Newest first. */

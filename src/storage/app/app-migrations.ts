@@ -127,6 +127,11 @@ export const APP_MIGRATIONS: readonly AppMigration[] = [
         ) ranked WHERE rn = 1`,
     ],
   },
+  {
+    version: 3,
+    description: 'compliance_by_image_time: the newest run per image over all frameworks without a sort (catalog, latestCompliance without a framework)',
+    statements: ['CREATE INDEX compliance_by_image_time ON compliance (image, created_at, id)'],
+  },
 ];
 
 /** The schema version this build of distill writes. */

@@ -9,6 +9,7 @@ import type {
   BuildRecord,
   ComplianceInput,
   ComplianceRecord,
+  ComplianceSummary,
   EventInput,
   EventKind,
   EventRecord,
@@ -338,6 +339,14 @@ export class SqlAppStore implements AppStore {
     return (await this.db.all(`SELECT * FROM builds WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ?`, params)).map(buildOf);
   }
 
+  async latestBuilds(): Promise<BuildRecord[]> {
+    // One query instead of one listBuilds per image; the window orders exactly as listBuilds does.
+    const rows = await this.db.all(
+      `SELECT * FROM (SELECT b.*, ROW_NUMBER() OVER (PARTITION BY image ORDER BY created_at DESC, id DESC) AS rn FROM builds b) ranked WHERE rn = 1`,
+    );
+    return rows.map(buildOf).sort((a, b) => codeUnitOrder(a.image, b.image));
+  }
+
   // ---- scans ---------------------------------------------------------------------------------------------
 
   async addScan(input: ScanInput): Promise<ScanHeader> {
@@ -484,6 +493,26 @@ export class SqlAppStore implements AppStore {
     }
     const rows = await this.db.all(`SELECT * FROM compliance WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT 1`, params);
     return rows[0] ? complianceOf(rows[0]) : undefined;
+  }
+
+  async complianceSummaries(framework?: string): Promise<ComplianceSummary[]> {
+    const params: Param[] = [];
+    let where = 'image IS NOT NULL';
+    if (framework !== undefined) {
+      where += ' AND framework = ?';
+      params.push(framework);
+    }
+    // Never selects the results column: parsing every report was most of the catalog's cost.
+    const rows = await this.db.all(
+      `SELECT id, image, framework, created_at, passed, failed, manual FROM (
+         SELECT id, image, framework, created_at, passed, failed, manual, ROW_NUMBER() OVER (PARTITION BY image ORDER BY created_at DESC, id DESC) AS rn
+         FROM compliance WHERE ${where}
+       ) ranked WHERE rn = 1`,
+      params,
+    );
+    return rows
+      .map((row) => ({ id: str(row, 'id'), image: str(row, 'image'), framework: str(row, 'framework'), createdAt: str(row, 'created_at'), passed: num(row, 'passed'), failed: num(row, 'failed'), manual: num(row, 'manual') }))
+      .sort((a, b) => codeUnitOrder(a.image, b.image));
   }
 
   async addEvent(input: EventInput): Promise<EventRecord> {
