@@ -1,4 +1,4 @@
-/** @module test/compare — `distill compare`: stock nginx against distill's nginx, on a DB from real data, and on a store of real CVE ids with constructed fixed versions. */
+/** @module test/compare — `distill compare`: stock nginx against distill's nginx, on a DB from real data, and on a store of real CVE ids with constructed fixed versions; images and saved scans (`scan:FILE`). */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changelogTracker } from '../bench/changelog-tracker.js';
 import { encodeComparison } from '../src/compare/compare-formats.js';
 import { compareScans, imageFacts, type Comparison, type ImageFacts } from '../src/compare/compare-images.js';
+import { parseSavedScan, type SavedScan } from '../src/compare/saved-scan.js';
+import { encodeScanJson } from '../src/report/formats/json.js';
+import { encodeSbom } from '../src/sbom/formats/index.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { importFeedFiles } from '../src/feeds/import-files.js';
 import { sbomFor, scanSbom, scanSource, type ScanOutcome } from '../src/report/scan-source.js';
 import type { Sbom } from '../src/sbom/package.js';
@@ -35,6 +40,25 @@ beforeAll(async () => {
   [sbomA, sbomB] = [await sbomFor(stockRef, {}), await sbomFor(minimalRef, {})];
 }, 600_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A ScanOutcome written as `distill scan --format json` writes it, and read back as `scan:FILE`. */
+function saved(outcome: ScanOutcome, file: string): SavedScan {
+  return parseSavedScan(encodeScanJson(outcome.report), file);
+}
+
+/** What a saved scan must reproduce of a comparison of the images themselves: every count and attribution. */
+function expectSameCounts(viaSaved: Comparison, direct: Comparison): void {
+  for (const key of ['reference', 'digest', 'packages', 'cves'] as const) {
+    expect(viaSaved.a[key]).toEqual(direct.a[key]);
+    expect(viaSaved.b[key]).toEqual(direct.b[key]);
+  }
+  expect(viaSaved.cvesA).toEqual(direct.cvesA);
+  expect(viaSaved.cvesB).toEqual(direct.cvesB);
+  expect(viaSaved.disappeared).toEqual(direct.disappeared);
+  expect(viaSaved.appeared).toEqual(direct.appeared);
+  const { compressedBytes: _c, uncompressedBytes: _u, ...counts } = direct.reduction;
+  expect(viaSaved.reduction).toMatchObject(counts);
+}
 
 /** Checks the JSON against its own rules: every vulnerability once per side, counts that add up, reasons that fit the SBOMs. */
 function checkShape(c: Comparison, a: Sbom, b: Sbom): void {
@@ -95,6 +119,18 @@ describe('compare: stock nginx vs distill nginx', () => {
       // Both images carry the current bookworm versions, and the changelogs only name CVEs those versions fix.
       expect(c.b.cves.total).toBeLessThanOrEqual(c.a.cves.total);
       checkShape(c, sbomA, sbomB);
+      // The same two scans saved as JSON reports and read back: the same counts and attributions; the facts a
+      // report does not record are unknown, never guessed.
+      const [savedA, savedB] = [saved(a, 'a.json'), saved(b, 'b.json')];
+      const viaSaved = compareScans(savedA.scan, savedB.scan, { a: savedA.facts, b: savedB.facts });
+      expectSameCounts(viaSaved, c);
+      expect(viaSaved.a.facts).toEqual({ layers: factsA.layers });
+      expect(viaSaved.b.facts).toEqual({ layers: factsB.layers });
+      expect(viaSaved.reduction.uncompressedBytes).toBeNull();
+      expect(encodeComparison(viaSaved, 'table')).toMatch(/^Shell\s+-\s+-$/m);
+      const mixed = compareScans(savedA.scan, b, { a: savedA.facts, b: factsB });
+      expectSameCounts(mixed, c);
+      expect(mixed.b.facts).toEqual(factsB);
       const table = encodeComparison(c, 'table');
       expect(table).toMatch(/^Packages\s+118\s+13\s+-89(\.\d)?%$/m);
       expect(encodeComparison(c, 'markdown')).toMatch(/^\| Packages \| 118 \| 13 \| -89(\.\d)?% \|$/m);
@@ -164,6 +200,13 @@ describe('compare: real CVE ids with constructed fixed versions', () => {
     expect((page.match(/<svg /g) ?? []).length).toBe(2);
     expect(page).toContain('<td>CVE-2023-4911</td><td>high (KEV)</td><td>newer-version</td>');
     expect(encodeComparison(c, 'table')).toMatch(/CVE-2023-4911\s+high \(KEV\)\s+newer-version\s+.*libc6 2\.36-9\+deb12u14 -> 2\.36-9\+deb12u16/);
+    // Saved scans carry the package list, so `newer-version` and `package-removed` come out the same from them.
+    const [savedA, savedB] = [saved(a, 'stock.json'), saved(b, 'bumped.json')];
+    const viaSaved = compareScans(savedA.scan, savedB.scan, { a: savedA.facts, b: savedB.facts });
+    expectSameCounts(viaSaved, c);
+    expect(viaSaved.disappeared.find((d) => d.id === 'CVE-2023-4911')!.packages.find((p) => p.name === 'libc6')).toEqual({ name: 'libc6', versionA: '2.36-9+deb12u14', versionB: '2.36-9+deb12u16' });
+    expect(viaSaved.a.savedScan).toEqual({ file: 'stock.json', createdAt: now.toISOString() });
+    expectSameCounts(compareScans(a, savedB.scan, { a: factsA, b: savedB.facts }), c);
   }, 120_000);
 
   it('runs the whole scan path from references (scanSource), as the CLI does', async () => {
@@ -191,4 +234,122 @@ describe('compare: real CVE ids with constructed fixed versions', () => {
     const bad = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts'), 'compare', stockRef, 'docker-archive:/nonexistent.tar', '--db', dbPath], { encoding: 'utf8' });
     expect(bad.status).toBe(3);
   }, 120_000);
+});
+
+describe('compare: saved scans (scan:FILE)', () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '0' } });
+  const entry = (fixed: string, urgency: string) => ({ releases: { bookworm: { status: 'resolved', repositories: { bookworm: fixed }, fixed_version: fixed, urgency } } });
+  let dbPath: string;
+  let scanA: string;
+  let scanB: string;
+
+  beforeAll(async () => {
+    // CONSTRUCTED like the test above (real CVE ids, fixed versions just above the images'), plus the real KEV list.
+    const feeds = join(dir, 'saved-feeds');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(feeds);
+    writeFileSync(join(feeds, 'debian-tracker.json'), JSON.stringify({
+      curl: { 'CVE-2023-38545': entry('7.88.1-10+deb12u16', 'high') },
+      perl: { 'CVE-2023-47038': entry('5.36.0-7+deb12u5', 'medium') },
+      openssl: { 'CVE-2023-2975': entry('3.0.22-1~deb12u3', 'low') },
+      glibc: { 'CVE-2023-4911': entry('2.36-9+deb12u15', 'high') },
+    }));
+    copyFileSync(join(sharedData, 'cisa-kev', 'known_exploited_vulnerabilities.json'), join(feeds, 'kev.json'));
+    dbPath = join(dir, 'saved.db');
+    await importPaths(dbPath, [feeds], { now });
+    scanA = join(dir, 'stock-scan.json');
+    scanB = join(dir, 'minimal-scan.json');
+  }, 120_000);
+
+  it('the JSON scan report lists its packages and stays valid against scan-report.schema.json', () => {
+    for (const [ref, out] of [[stockRef, scanA], [minimalRef, scanB]] as const) {
+      const run = cli(['scan', ref, '--db', dbPath, '--format', 'json', '-o', out]);
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+    }
+    const report = JSON.parse(readFileSync(scanA, 'utf8')) as { packages: { total: number; items: { id: string; name: string; version: string; type: string; sourceName?: string }[] } };
+    expect(report.packages.items).toHaveLength(report.packages.total);
+    // Checked against the SBOM of the same image: every package, with its Debian source.
+    expect(report.packages.items.map((p) => p.id).sort()).toEqual(sbomA.packages.map((p) => p.id).sort());
+    expect(report.packages.items.find((p) => p.name === 'libc6')).toMatchObject({ type: 'deb', sourceName: 'glibc', version: '2.36-9+deb12u14' });
+    const ajv = new Ajv2020({ allErrors: true, strict: true });
+    (addFormatsModule as unknown as (a: Ajv2020) => Ajv2020)(ajv);
+    const validate = ajv.compile(JSON.parse(readFileSync(join(import.meta.dirname, '..', 'src', 'report', 'scan-report.schema.json'), 'utf8')) as object);
+    expect(validate(report), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+  }, 300_000);
+
+  it('scan:a.json scan:b.json and scan:a.json IMAGE give the counts and attributions of comparing the images', () => {
+    const direct = join(dir, 'direct.json');
+    const both = join(dir, 'both-saved.json');
+    const mixed = join(dir, 'mixed.json');
+    expect(cli(['compare', stockRef, minimalRef, '--db', dbPath, '--format', 'json', '-o', direct]).status).toBe(0);
+    // Both sides saved: the database is not needed, so a path that does not exist is never opened.
+    const run = cli(['compare', `scan:${scanA}`, `scan:${scanB}`, '--db', join(dir, 'absent.db'), '--format', 'json', '-o', both]);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const runMixed = cli(['compare', `scan:${scanA}`, minimalRef, '--db', dbPath, '--format', 'json', '-o', mixed]);
+    expect(runMixed.stderr).toBe('');
+    expect(runMixed.status).toBe(0);
+    const [d, s, m] = [direct, both, mixed].map((f) => JSON.parse(readFileSync(f, 'utf8')) as Comparison) as [Comparison, Comparison, Comparison];
+    expect(d.a.cves.total).toBe(4);
+    expect(d.disappeared.map((x) => [x.id, x.reason])).toEqual([['CVE-2023-38545', 'package-removed'], ['CVE-2023-47038', 'package-removed']]);
+    expectSameCounts(s, d);
+    expectSameCounts(m, d);
+    expect(s.a.facts).toEqual({ layers: d.a.facts.layers });
+    expect(s.b.facts).toEqual({ layers: d.b.facts.layers });
+    expect(s.a.savedScan).toEqual({ file: scanA, createdAt: '1970-01-01T00:00:00.000Z' });
+    expect(m.a.facts).toEqual({ layers: d.a.facts.layers });
+    expect(m.b.facts).toEqual(d.b.facts);
+    expect(m.b.savedScan).toBeUndefined();
+    const table = cli(['compare', `scan:${scanA}`, minimalRef, '--db', dbPath]);
+    expect(table.stdout).toMatch(/^Shell\s+-\s+no$/m);
+    expect(table.stdout).toContain('not recorded in a saved scan');
+  }, 300_000);
+
+  it('warns when the saved scan was made with other vulnerability data', async () => {
+    const other = join(dir, 'other.db');
+    const feeds = join(dir, 'other-feeds');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(feeds);
+    writeFileSync(join(feeds, 'debian-tracker.json'), JSON.stringify({ curl: { 'CVE-2023-38545': entry('7.88.1-10+deb12u16', 'high') } }));
+    await importPaths(other, [feeds], { now });
+    const run = cli(['compare', `scan:${scanA}`, minimalRef, '--db', other, '--format', 'json']);
+    expect(run.status).toBe(0);
+    expect(run.stderr).toMatch(/warning: A and B were scanned with different vulnerability data \(debian-tracker, kev\)/);
+  }, 300_000);
+
+  it('refuses malformed and wrong-kind files with SBOM_INVALID (exit 3)', () => {
+    const report = JSON.parse(readFileSync(scanA, 'utf8')) as Record<string, unknown> & { packages: Record<string, unknown>; subject: Record<string, unknown>; findings: Record<string, unknown>[] };
+    const { items: _items, ...oldPackages } = report.packages;
+    const cases: [string, string, RegExp][] = [
+      ['not-json', '{"schemaVersion": "1", "findings": [', /not JSON/],
+      ['array', '[]', /not a distill scan report/],
+      ['cyclonedx', encodeSbom(sbomA, 'cyclonedx-json'), /is an SBOM, not a scan report/],
+      ['native-sbom', encodeSbom(sbomA, 'json'), /not a distill scan report/],
+      ['comparison', readFileSync(join(dir, 'direct.json'), 'utf8'), /not a distill scan report/],
+      ['schema-2', JSON.stringify({ ...report, schemaVersion: '2' }), /schema version "2" is not supported/],
+      ['old-report', JSON.stringify({ ...report, packages: oldPackages }), /has no packages\.items/],
+      ['short-items', JSON.stringify({ ...report, packages: { ...report.packages, items: [] } }), /lists 0 packages but packages\.total says 118/],
+      ['dir-scan', JSON.stringify({ ...report, subject: { ...report.subject, transport: 'dir', layers: [] } }), /not of an image/],
+      ['bad-severity', JSON.stringify({ ...report, findings: [{ ...report.findings[0], severity: { value: 'severe', source: 'x' } }] }), /findings\[0\]\.severity\.value must be one of/],
+      ['bad-aliases', JSON.stringify({ ...report, findings: [{ ...report.findings[0], aliases: 'CVE-1' }] }), /findings\[0\]\.aliases must be an array/],
+      ['proto', '{"__proto__": {"findings": []}, "schemaVersion": "1", "summary": {}}', /not a distill scan report/],
+    ];
+    for (const [name, text, message] of cases) {
+      expect(() => parseSavedScan(text, name), name).toThrow(message);
+      try {
+        parseSavedScan(text, name);
+      } catch (error) {
+        expect((error as { code?: string }).code, name).toBe('SBOM_INVALID');
+      }
+    }
+    const badFile = join(dir, 'old-report.json');
+    writeFileSync(badFile, cases[6]![1]);
+    for (const args of [[`scan:${badFile}`, minimalRef], [minimalRef, `scan:${join(dir, 'missing.json')}`]]) {
+      const run = cli(['compare', ...args, '--db', dbPath]);
+      expect(run.status).toBe(3);
+      expect(run.stdout).toBe('');
+    }
+    expect(cli(['compare', `scan:${badFile}`, minimalRef, '--db', dbPath]).stderr).toMatch(/has no packages\.items.*\[SBOM_INVALID\]\n  hint: re-run/);
+  }, 300_000);
 });

@@ -25,7 +25,18 @@ function percent(value: number | null): string {
   return value > 0 ? `-${value}%` : `+${-value}%`;
 }
 
-const yesNo = (v: boolean): string => (v ? 'yes' : 'no');
+/** `-` when unknown (a saved scan does not record the filesystem). */
+const yesNo = (v: boolean | undefined): string => (v === undefined ? '-' : v ? 'yes' : 'no');
+
+/** `A: ref` plus where it came from when it is a saved scan. */
+function sideLabel(s: ImageSide): string {
+  return s.savedScan === undefined ? s.reference : `${s.reference} (saved scan ${s.savedScan.file}, ${s.savedScan.createdAt})`;
+}
+
+/** Said under the table when a side is a saved scan, so a `-` reads as "not recorded", not "none". */
+function savedNote(c: Comparison): string | undefined {
+  return c.a.savedScan !== undefined || c.b.savedScan !== undefined ? 'Sizes, shell and package manager are not recorded in a saved scan (shown as -); its CVEs are those of the database it was scanned with.' : undefined;
+}
 
 function rows(c: Comparison): Row[] {
   const { a, b, reduction: r } = c;
@@ -67,7 +78,8 @@ function table(c: Comparison): string {
   const body = rows(c);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...[header, ...body].map((r) => r[i]!.length)));
   const line = (r: readonly string[]): string => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
-  const out = [`A: ${c.a.reference}`, `B: ${c.b.reference}`, '', line(header), ...body.map(line), '', reasonCounts(c)];
+  const note = savedNote(c);
+  const out = [`A: ${sideLabel(c.a)}`, `B: ${sideLabel(c.b)}`, '', line(header), ...body.map(line), ...(note !== undefined ? ['', note] : []), '', reasonCounts(c)];
   if (c.disappeared.length > 0) {
     const list = c.disappeared.map(disappearedLine);
     const w = [0, 1, 2].map((i) => Math.max(...list.map((r) => r[i]!.length)));
@@ -84,13 +96,14 @@ function markdown(c: Comparison): string {
   const out = [
     '## Image comparison',
     '',
-    `- **A**: \`${cell(c.a.reference)}\``,
-    `- **B**: \`${cell(c.b.reference)}\``,
+    `- **A**: \`${cell(sideLabel(c.a))}\``,
+    `- **B**: \`${cell(sideLabel(c.b))}\``,
     '',
     '| | A | B | Change |',
     '|---|--:|--:|--:|',
     ...rows(c).map((r) => `| ${cell(r[0].trim())} | ${cell(r[1])} | ${cell(r[2])} | ${cell(r[3])} |`),
     '',
+    ...(savedNote(c) !== undefined ? [savedNote(c)!, ''] : []),
     reasonCounts(c),
   ];
   if (c.disappeared.length > 0) {
@@ -141,7 +154,7 @@ function html(c: Comparison): string {
 <style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}th[scope=row],td:first-child{text-align:left}code{font-size:.9em}</style>
 </head><body>
 <h1>Image comparison</h1>
-<p><strong>A</strong> <code>${escapeHtml(c.a.reference)}</code><br><strong>B</strong> <code>${escapeHtml(c.b.reference)}</code></p>
+<p><strong>A</strong> <code>${escapeHtml(sideLabel(c.a))}</code><br><strong>B</strong> <code>${escapeHtml(sideLabel(c.b))}</code></p>
 <h2>CVEs by severity (each counted once per image)</h2>
 ${barChart('CVEs by severity', sevs)}
 <h2>Packages and size</h2>
@@ -149,7 +162,7 @@ ${barChart('Packages and size', sizes)}
 <table><thead><tr><th></th><th>A</th><th>B</th><th>Change</th></tr></thead><tbody>
 ${tableRows}
 </tbody></table>
-<p>${escapeHtml(reasonCounts(c))}</p>
+${savedNote(c) !== undefined ? `<p>${escapeHtml(savedNote(c)!)}</p>\n` : ''}<p>${escapeHtml(reasonCounts(c))}</p>
 ${c.disappeared.length > 0 ? `<table><thead><tr><th>CVE</th><th>Severity</th><th>Why gone</th><th>Packages (A -&gt; B)</th></tr></thead><tbody>\n${gone}\n</tbody></table>` : ''}
 </body></html>
 `;

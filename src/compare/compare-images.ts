@@ -6,6 +6,7 @@ import type { Finding } from '../match/finding.js';
 import { layerCompression } from '../oci/media-types.js';
 import { openImage, type OpenImageOptions } from '../oci/open-image.js';
 import type { ScanOutcome } from '../report/scan-source.js';
+import type { SbomSubject } from '../sbom/package.js';
 import { SEVERITIES_DESC } from '../report/scan-report.js';
 import { severityRank, type Severity } from '../vuln/severity.js';
 
@@ -19,14 +20,26 @@ export const PACKAGE_MANAGER_PATHS: readonly string[] = ['/usr/bin/dpkg', '/usr/
 export interface ImageFacts {
   /** Sum of the stored layer blob sizes, only when every layer is stored compressed (gzip or zstd). */
   compressedBytes?: number;
-  /** Sum of the layers' uncompressed tar stream lengths. */
+  /** Sum of the layers' uncompressed tar stream lengths (absent when unknown: a saved scan). */
   uncompressedBytes?: number;
   layers: number;
-  hasShell: boolean;
-  hasPackageManager: boolean;
-  /** The SHELL_PATHS and PACKAGE_MANAGER_PATHS found in the squashed filesystem. */
-  shellPaths: string[];
-  packageManagerPaths: string[];
+  /** Absent when unknown (a saved scan records packages, not the filesystem). */
+  hasShell?: boolean;
+  hasPackageManager?: boolean;
+  /** The SHELL_PATHS and PACKAGE_MANAGER_PATHS found in the squashed filesystem (absent when unknown). */
+  shellPaths?: string[];
+  packageManagerPaths?: string[];
+}
+
+/**
+ * What compareScans needs of one side: the report's shown and suppressed findings, the subject and every
+ * package's name and version. A fresh ScanOutcome has it; so does a saved JSON scan report (see saved-scan.ts).
+ */
+export interface ComparableScan {
+  report: { findings: readonly Finding[]; suppressed: readonly Finding[] };
+  sbom: { subject: SbomSubject; packages: readonly { name: string; version: string }[] };
+  /** Set when the side comes from a saved scan: its file and when it was scanned. */
+  savedScan?: { file: string; createdAt: string };
 }
 
 /** Opens the image, streams each layer once (counting its tar bytes) and looks for shells and package managers in the squashed view. */
@@ -91,6 +104,8 @@ export interface ComparedCve {
 export interface ImageSide {
   reference: string;
   digest?: string;
+  /** Present when this side was read from a saved scan (`scan:FILE`) rather than scanned now. */
+  savedScan?: { file: string; createdAt: string };
   packages: number;
   cves: { total: number; bySeverity: Record<Severity, number>; kev: number; epssAtLeast0_1: number; fixable: number };
   facts: ImageFacts;
@@ -196,13 +211,14 @@ export function dedupeCves(findings: readonly Finding[]): ComparedCve[] {
   return out.sort((x, y) => severityRank(y.severity) - severityRank(x.severity) || cmp(x.id, y.id));
 }
 
-function side(outcome: ScanOutcome, cves: readonly ComparedCve[], facts: ImageFacts): ImageSide {
+function side(outcome: ScanOutcome | ComparableScan, cves: readonly ComparedCve[], facts: ImageFacts): ImageSide {
   const bySeverity = Object.fromEntries(SEVERITIES_DESC.map((s) => [s, 0])) as Record<Severity, number>;
   for (const c of cves) bySeverity[c.severity]++;
   const subject = outcome.sbom.subject;
   return {
     reference: subject.reference,
     ...(subject.digest !== undefined ? { digest: subject.digest } : {}),
+    ...('savedScan' in outcome && outcome.savedScan !== undefined ? { savedScan: { file: outcome.savedScan.file, createdAt: outcome.savedScan.createdAt } } : {}),
     packages: outcome.sbom.packages.length,
     cves: {
       total: cves.length,
@@ -221,8 +237,8 @@ export function reductionPercent(a: number | undefined, b: number | undefined): 
   return Math.round(((a - b) / a) * 1000) / 10;
 }
 
-/** Compares two scans of images (shown findings only: what each report counts). */
-export function compareScans(a: ScanOutcome, b: ScanOutcome, extra: { a: ImageFacts; b: ImageFacts }): Comparison {
+/** Compares two scans of images (shown findings only: what each report counts); each side scanned now or saved. */
+export function compareScans(a: ScanOutcome | ComparableScan, b: ScanOutcome | ComparableScan, extra: { a: ImageFacts; b: ImageFacts }): Comparison {
   const cvesA = dedupeCves(a.report.findings);
   const cvesB = dedupeCves(b.report.findings);
   const idsOf = (list: readonly ComparedCve[]): Set<string> => new Set(list.flatMap((c) => [c.id, ...c.aliases]));
