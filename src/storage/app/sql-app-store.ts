@@ -340,9 +340,12 @@ export class SqlAppStore implements AppStore {
   }
 
   async latestBuilds(): Promise<BuildRecord[]> {
-    // One query instead of one listBuilds per image; the window orders exactly as listBuilds does.
+    // One query instead of one listBuilds per image; the window orders exactly as listBuilds does. It ranks only the
+    // indexed (image, created_at, id) columns, so a long build history is never sorted with its package lists.
     const rows = await this.db.all(
-      `SELECT * FROM (SELECT b.*, ROW_NUMBER() OVER (PARTITION BY image ORDER BY created_at DESC, id DESC) AS rn FROM builds b) ranked WHERE rn = 1`,
+      `SELECT b.* FROM builds b JOIN (
+         SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY image ORDER BY created_at DESC, id DESC) AS rn FROM builds) ranked WHERE rn = 1
+       ) newest ON newest.id = b.id`,
     );
     return rows.map(buildOf).sort((a, b) => codeUnitOrder(a.image, b.image));
   }
