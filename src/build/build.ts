@@ -11,7 +11,7 @@ import type { DebPackage as SbomDebPackage, LinuxRelease, Relationship, Sbom } f
 import { assignPackageIds, deriveSourcePackages, SUBJECT_ID } from '../sbom/package-id.js';
 import { debPurl } from '../sbom/purl.js';
 import { openRepositories, DEBIAN_ARCHIVE_KEYRING, type IndexedPackage, type PackageIndex as AptIndex } from './apt/repository.js';
-import { cachePath, fetchDeb } from './apt/fetch-deb.js';
+import { cachePath, dataTarCache, fetchDeb } from './apt/fetch-deb.js';
 import type { FetchImpl } from './apt/http.js';
 import { resolveRepositories, type Repository, type SourcesText } from './apt/sources.js';
 import { readDeb, type DebPackage } from './deb/deb-reader.js';
@@ -561,12 +561,13 @@ async function buildArch(recipe: Recipe, baseRecipe: Recipe, arch: string, diges
   // Fetch (sha256-verified, cached) and read every .deb.
   const exclude = pathExcluder(recipe.excludePaths.map((e) => e.path));
   let done = 0;
+  const tarCache = dataTarCache(options.cacheDir);
   const installed: Installed[] = await mapLimit(packages, DEB_CONCURRENCY, async (resolved) => {
     const ip = opened.back.get(resolved);
     if (ip === undefined) throw new DistillError('USAGE', `${resolved.name} ${resolved.version} is not from an opened repository`, { subject: resolved.name });
     const http = options.fetchImpl === undefined ? {} : { fetchImpl: options.fetchImpl };
     const fetched = await fetchDeb(ip.record, ip.repository, options.cacheDir, http);
-    const deb = await readDeb(fetched.data ?? fetched.path, { label: `${resolved.name}_${resolved.version}_${resolved.architecture}.deb` });
+    const deb = await readDeb(fetched.data ?? fetched.path, { label: `${resolved.name}_${resolved.version}_${resolved.architecture}.deb`, debSha256: fetched.sha256, dataTarCache: tarCache });
     const selection = selectFiles(deb.files, { package: resolved.name, conffiles: deb.conffiles, locales: recipe.contents.locales, ...(exclude === undefined ? {} : { exclude }) });
     options.onProgress?.({ kind: 'deb-fetched', arch, name: resolved.name, cached: fetched.cached, done: ++done, total: packages.length });
     return { resolved, deb, selection };

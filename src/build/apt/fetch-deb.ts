@@ -7,6 +7,7 @@ import { DistillError } from '../../errors.js';
 import { fetchToFile, type HttpOptions } from './http.js';
 import type { IndexCache, PackageRecord } from './packages.js';
 import type { Repository } from './sources.js';
+import type { DataTarCache } from '../deb/deb-reader.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -64,6 +65,58 @@ export function indexCache(cacheDir: string): IndexCache {
     put: (sha256, data) => put(sha256, data, '.xz'),
     getText: (sha256, size) => get(sha256, size, PACKAGES_TEXT_SUFFIX),
     putText: (sha256, data) => put(sha256, data, PACKAGES_TEXT_SUFFIX),
+  };
+}
+
+/** Suffixes of the data.tar cache: the tar itself and the record naming its digest, both keyed by the .deb's SHA256. */
+export const DATA_TAR_SUFFIX = '.data.tar';
+export const DATA_TAR_RECORD_SUFFIX = '.data.tar.sha256';
+const DATA_TAR_RECORD = /^sha256:([0-9a-f]{64}) ([0-9]{1,15})\n$/;
+
+/** The digest a data.tar record holds: over the .deb's SHA256 and the tar, so one .deb's pair cannot stand in for another's. */
+function dataTarDigest(debSha256: string, tar: Buffer): string {
+  return createHash('sha256').update(`distill data.tar v1 ${debSha256}\n`).update(tar).digest('hex');
+}
+
+/**
+ * The decompressed data.tar of each verified .deb (`<deb hex>.data.tar`), with a record (`<deb hex>.data.tar.sha256`)
+ * written from the decompression of that verified .deb. A read re-hashes the tar and uses it only when size and
+ * digest match the record; anything else (damaged, truncated, swapped, oversized) is a miss, so the caller
+ * decompresses the verified .deb again and rewrites the entry. See docs/build.md for what this does and does
+ * not defend against.
+ */
+export function dataTarCache(cacheDir: string): DataTarCache {
+  return {
+    async get(debSha256, maxSize) {
+      let record: string;
+      let tar: Buffer;
+      try {
+        record = await readFile(cachePath(cacheDir, debSha256, DATA_TAR_RECORD_SUFFIX), 'latin1');
+        const m = DATA_TAR_RECORD.exec(record);
+        if (m === null || Number(m[2]) > maxSize) return undefined;
+        const path = cachePath(cacheDir, debSha256, DATA_TAR_SUFFIX);
+        // Sized before reading, so a grown entry is not read whole.
+        if ((await stat(path)).size !== Number(m[2])) return undefined;
+        tar = await readFile(path);
+        if (tar.byteLength !== Number(m[2]) || dataTarDigest(debSha256, tar) !== m[1]) return undefined;
+      } catch {
+        return undefined;
+      }
+      return tar;
+    },
+    async put(debSha256, tar) {
+      const dir = join(cacheDir, 'sha256');
+      await mkdir(dir, { recursive: true });
+      for (const [suffix, data] of [[DATA_TAR_SUFFIX, tar], [DATA_TAR_RECORD_SUFFIX, Buffer.from(`sha256:${dataTarDigest(debSha256, tar)} ${tar.byteLength}\n`)]] as const) {
+        const tmp = tmpName(dir, debSha256);
+        try {
+          await writeFile(tmp, data);
+          await rename(tmp, cachePath(cacheDir, debSha256, suffix));
+        } finally {
+          await rm(tmp, { force: true });
+        }
+      }
+    },
   };
 }
 

@@ -62,6 +62,19 @@ export interface DebReadOptions {
   maxDataSize?: number;
   /** Name used in errors (file name or package); default the path, or "deb". */
   label?: string;
+  /**
+   * A store of decompressed data.tar members keyed by the .deb's SHA256 (which the caller has verified against
+   * the signed index, and passes as `debSha256`). A hit skips the decompression; a miss decompresses and stores.
+   */
+  dataTarCache?: DataTarCache;
+  /** The verified SHA256 of the .deb being read; the dataTarCache is used only with it. */
+  debSha256?: string;
+}
+
+/** See {@link DebReadOptions.dataTarCache}; `get` returns only an entry that re-verifies (else undefined: a miss). */
+export interface DataTarCache {
+  get(debSha256: string, maxSize: number): Promise<Buffer | undefined>;
+  put(debSha256: string, tar: Buffer): Promise<void>;
 }
 
 const DEFAULT_MAX_DEB = 1024 ** 3;
@@ -188,10 +201,16 @@ export async function readDeb(input: Buffer | string, options: DebReadOptions = 
 
   const maxControl = options.maxControlSize ?? DEFAULT_MAX_CONTROL;
   const maxData = options.maxDataSize ?? DEFAULT_MAX_DATA;
-  const [controlTar, dataTar] = await Promise.all([
-    decompressMember(control.data, controlCompression!, maxControl, `${label} ${control.name}`),
-    decompressMember(data.data, dataCompression!, maxData, `${label} ${data.name}`),
-  ]);
+  const cache = options.debSha256 !== undefined && dataCompression !== 'none' ? options.dataTarCache : undefined;
+  const dataMember = async (): Promise<Buffer> => {
+    const hit = await cache?.get(options.debSha256!, maxData);
+    if (hit !== undefined) return hit;
+    const tar = await decompressMember(data.data, dataCompression!, maxData, `${label} ${data.name}`);
+    // Stored only once the tar decompressed within bounds; a cache that cannot be written only costs speed.
+    await cache?.put(options.debSha256!, tar).catch(() => {});
+    return tar;
+  };
+  const [controlTar, dataTar] = await Promise.all([decompressMember(control.data, controlCompression!, maxControl, `${label} ${control.name}`), dataMember()]);
 
   const controlFiles = new Map<string, Buffer>();
   for (const item of await readMemberTar(controlTar, `${label} ${control.name}`, maxControl)) {
