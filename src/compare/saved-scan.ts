@@ -24,7 +24,7 @@ export interface SavedScan {
   db: FeedProvenance[];
 }
 
-const HINT = 'give a file written by `distill scan IMAGE --format json -o FILE` (distill 0.x with packages.items)';
+const HINT = 'give a file written by `distill scan IMAGE --format json -o FILE`';
 
 function invalid(file: string, message: string, hint = HINT): DistillError {
   return new DistillError('SBOM_INVALID', `${file}: ${message}`, { subject: file, hint });
@@ -67,7 +67,7 @@ export function parseSavedScan(bytes: Buffer | string, file: string): SavedScan 
   }
   if (!isObject(doc)) throw invalid(file, 'not a distill scan report (the document is not a JSON object)');
   if (doc.bomFormat === 'CycloneDX' || typeof doc.spdxVersion === 'string') {
-    throw invalid(file, 'is an SBOM, not a scan report', 'scan it first: `distill scan sbom:FILE --format json -o scan.json`, or compare the images themselves');
+    throw invalid(file, 'is an SBOM, not a scan report', 'compare the images themselves, or save a scan of an image: `distill scan IMAGE --format json -o scan.json`');
   }
   if (doc.schemaVersion === undefined || !isObject(doc.summary) || !('findings' in doc)) throw invalid(file, 'not a distill scan report (no schemaVersion, summary and findings)');
   if (doc.schemaVersion !== SCAN_REPORT_SCHEMA_VERSION) throw invalid(file, `scan report schema version ${JSON.stringify(doc.schemaVersion)} is not supported (this distill reads ${SCAN_REPORT_SCHEMA_VERSION})`);
