@@ -38,3 +38,6 @@ node dist/cli/main.js scan docker-archive:.cache/demo/distill-nginx.tar --db .ca
 
 echo; echo "== compare: stock nginx (A) vs distill nginx (B) =="
 node dist/cli/main.js compare docker-archive:.cache/demo/stock-nginx.tar docker-archive:.cache/demo/distill-nginx.tar --db .cache/demo/vuln.db
+
+echo; echo "== triage: the plan for stock nginx (what to do next) =="
+node dist/cli/main.js triage docker-archive:.cache/demo/stock-nginx.tar --replacement docker-archive:.cache/demo/distill-nginx.tar --db .cache/demo/vuln.db --top 8
