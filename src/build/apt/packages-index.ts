@@ -11,6 +11,10 @@ export interface PackagesPart {
   readonly paragraphs: number;
   /** Every package name with at least one paragraph, in index order. */
   names(): Iterable<string>;
+  /** How many distinct names `names()` yields. */
+  readonly nameCount: number;
+  /** Whether some paragraph is named `name`. */
+  has(name: string): boolean;
   /** The valid records named `name`, in index order (parsed on first use; malformed ones become issues). */
   records(name: string): readonly PackageRecord[];
   /** Names of packages one of whose paragraphs lists `virtual` in Provides (a superset: check the record). */
@@ -88,6 +92,8 @@ function fastIndex(buf: Buffer, subject: string): PackagesPart | undefined {
     paragraphs: starts.length,
     issues,
     names: () => byName.keys(),
+    nameCount: byName.size,
+    has: (name) => byName.has(name),
     records(name) {
       let records = parsed.get(name);
       if (records === undefined) {
@@ -152,6 +158,8 @@ function fullIndex(text: Buffer, subject: string): PackagesPart {
     paragraphs: records.length,
     issues,
     names: () => byName.keys(),
+    nameCount: byName.size,
+    has: (name) => byName.has(name),
     records: (name) => byName.get(name) ?? [],
     providerNames: (virtual) => provided.get(virtual) ?? [],
     providedNames: () => provided.keys(),

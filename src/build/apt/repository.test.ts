@@ -62,6 +62,14 @@ describe('local signed repository over HTTP', () => {
     const fetched: string[] = [];
     const index = await openRepositories([suite('stable'), suite('updates')], opts(cacheDir, { onFetch: (u) => fetched.push(u) }));
     expect(index.repositories.map((r) => [r.repository.suite, r.packages])).toEqual([['stable', 4], ['updates', 1]]);
+    // Distinct names over both suites (distill-probe is in both), counted before and after the sorted list exists.
+    expect(index.size).toBe(4);
+    for (const order of [[suite('updates'), suite('stable')], [suite('stable'), suite('updates')]]) {
+      const again = await openRepositories(order, opts(cacheDir));
+      const size = again.size;
+      expect(size).toBe(new Set(again.names()).size);
+      expect(again.size).toBe(size);
+    }
     expect(index.repositories[0]!.signers.length).toBe(1);
     const probe = index.get('distill-probe')!;
     expect(probe.record.version).toBe('1.1');

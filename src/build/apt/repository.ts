@@ -142,10 +142,15 @@ export async function openRepositories(repos: readonly Repository[], options: Op
     get size() {
       // Counted without sorting: the progress event reads it on every build, the sorted list only "did you mean".
       if (sortedNames !== undefined) return sortedNames.length;
-      if (parts.length === 1) return [...parts[0]!.part.names()].length;
-      const all = new Set<string>();
-      for (const p of parts) for (const n of p.part.names()) all.add(n);
-      return all.size;
+      // The largest index (the base suite's) is counted as a whole; only the smaller ones' names are looked up.
+      const sizes = parts.map((p) => p.part.nameCount);
+      const largest = sizes.indexOf(Math.max(0, ...sizes));
+      let count = largest < 0 ? 0 : sizes[largest]!;
+      parts.forEach((p, i) => {
+        if (i === largest) return;
+        for (const n of p.part.names()) if (!parts.some((q, j) => j !== i && q.part.has(n) && (j === largest || j < i))) count++;
+      });
+      return count;
     },
     get: best,
     versions: (name) => [...versions(name)],
