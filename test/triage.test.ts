@@ -114,7 +114,7 @@ describe('triage: stock nginx', () => {
     expect(replace.byReason['package-removed']).toBe(2);
     expect(replace.highOrCritical).toBe(comparison.disappeared.filter((d) => d.severity === 'high' || d.severity === 'critical').length);
     expect(replace.remaining).toBe(comparison.b.cves.total);
-    expect(replace.title).toMatch(new RegExp(`removes 2 CVEs, ${replace.highOrCritical} high or critical; ${comparison.b.cves.total} remain$`));
+    expect(replace.title).toMatch(new RegExp(`removes 2 CVEs, ${replace.highOrCritical} high or critical; ${comparison.b.cves.total} remain \\(${comparison.a.packages} → ${comparison.b.packages} packages; drops the shell and the package manager\\)$`));
     expect(plan.actions[0]!.kind).toBe('upgrade');
     expect(plan.actions.some((a) => a.kind === 'replace-base-recipe')).toBe(false);
   }, 120_000);

@@ -347,6 +347,17 @@ function noFixActions(findings: readonly TriagedFinding[], rules: ReadonlyMap<Tr
   return actions;
 }
 
+/** The attack surface the swap removes even when no CVE is known today: packages, shell, package manager (only facts both sides measured). */
+function surfaceWords(c: Comparison): string {
+  const parts = [`${c.a.packages} → ${c.b.packages} packages`];
+  const drops = [
+    ...(c.a.facts.hasShell === true && c.b.facts.hasShell === false ? ['the shell'] : []),
+    ...(c.a.facts.hasPackageManager === true && c.b.facts.hasPackageManager === false ? ['the package manager'] : []),
+  ];
+  if (drops.length > 0) parts.push(`drops ${drops.join(' and ')}`);
+  return ` (${parts.join('; ')})`;
+}
+
 function replaceAction(replacement: NonNullable<TriageOptions['replacement']>, findings: readonly TriagedFinding[]): ReplaceBaseAction {
   const c = replacement.comparison;
   const removed = new Set(c.disappeared.flatMap((d) => [d.id, ...(c.cvesA.find((v) => v.id === d.id)?.aliases ?? [])]));
@@ -359,7 +370,7 @@ function replaceAction(replacement: NonNullable<TriageOptions['replacement']>, f
   return {
     kind: 'replace-base',
     rank: 0,
-    title: `replace the image with ${replacement.reference}: removes ${plural(c.disappeared.length, 'CVE')}, ${high} high or critical${kevWords({ ...base, kev })}; ${c.b.cves.total} remain`,
+    title: `replace the image with ${replacement.reference}: removes ${plural(c.disappeared.length, 'CVE')}, ${high} high or critical${kevWords({ ...base, kev })}; ${c.b.cves.total} remain${surfaceWords(c)}`,
     ...base,
     kev,
     replacement: replacement.reference,
