@@ -45,12 +45,26 @@ describe('indexPackages (lazy name index over a verified Packages text)', () => 
       `# comment\n${para('a')}\n${para('b')}`,
       `Version: 1.0\nPackage: a\nArchitecture: amd64\nFilename: pool/a.deb\nSize: 10\nSHA256: ${'a'.repeat(64)}\n\n${para('b')}`,
       `${para('a')}\n\n\n${para('b', 'Provides: v,\n w\n')}`,
+      // Whitespace-only separators of every shape: space, tab, tab first, space then tab, at the very start.
+      `${para('a')}  \n${para('b')}`,
+      `${para('a')}\t\n${para('b')}`,
+      `${para('a')}\t \n${para('b')}`,
+      `${para('a')} \t \n${para('b')}`,
+      ` \n${para('a')}\n${para('b')}`,
+      `\t\n${para('a')}\n${para('b')}`,
+      // Tabs and trailing blanks that are not separators stay on the fast path.
+      `${para('a', 'Provides: v\t(= 1), w \n')}\n${para('b', 'Depends: a\t\n')}`,
+      // Provides spelled oddly: empty alternatives, qualifiers, folds, tabs, NBSP (JavaScript whitespace), no space.
+      `${para('a', 'Provides: ,v:any (= 1) | w [amd64],,\n\tx\n')}\n${para('b', 'Provides:y,\u00a0z\n')}`,
+      `${para('a', 'Provides: v\n')}\n${para('b', 'Xprovides: q\nProvidesX: r\n')}`,
     ];
     for (const t of texts) {
       const lazy = indexPackages(Buffer.from(t), 'x');
       const full = parsePackages(Buffer.from(t), 'x');
       expect([...lazy.names()].sort()).toEqual([...new Set(full.records.map((r) => r.package))].sort());
       for (const n of ['a', 'b']) expect(lazy.records(n)).toEqual(full.records.filter((r) => r.package === n));
+      // providerNames is a superset by contract; every real provider must be in it.
+      for (const r of full.records) for (const p of r.provides) expect(lazy.providerNames(p.name)).toContain(r.package);
     }
     // A malformed paragraph (no SHA256) is not a record, and becomes an issue once read.
     const bad = indexPackages(Buffer.from(`${para('a')}\nPackage: b\nVersion: 1\nArchitecture: all\n`), 'x');

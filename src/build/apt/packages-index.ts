@@ -44,7 +44,11 @@ function fastIndex(buf: Buffer, subject: string): PackagesPart | undefined {
   if (s.includes('\r') || !onlyPlainSeparators(s)) return undefined;
   const starts: number[] = [];
   const ends: number[] = [];
-  const byName = new Map<string, number[]>();
+  const nameAt: string[] = [];
+  // Name → its first paragraph; later paragraphs of the same name (rare) are chained through `sameNext` (-1 ends
+  // a chain). One Map entry and no array per name: the scan allocates little, so the collector has little to do.
+  const first = new Map<string, number>();
+  const sameNext: number[] = [];
   let pos = 0;
   while (s.charCodeAt(pos) === NL) pos++;
   while (pos < s.length) {
@@ -60,45 +64,54 @@ function fastIndex(buf: Buffer, subject: string): PackagesPart | undefined {
     const i = starts.length;
     starts.push(pos);
     ends.push(end);
-    const list = byName.get(name);
-    if (list === undefined) byName.set(name, [i]);
-    else list.push(i);
+    nameAt.push(name);
+    sameNext.push(-1);
+    let prev = first.get(name);
+    if (prev === undefined) first.set(name, i);
+    else {
+      while (sameNext[prev]! >= 0) prev = sameNext[prev]!;
+      sameNext[prev] = i;
+    }
     pos = end + 1;
     while (s.charCodeAt(pos) === NL) pos++;
   }
   // Provides lines, mapped to their paragraph by position: virtual name → providing package names.
-  const nameAt = new Array<string>(starts.length).fill('');
-  for (const [name, list] of byName) for (const i of list) nameAt[i] = name;
   const provided = new Map<string, string[]>();
-  let at = s.indexOf('\nProvides:');
-  while (at >= 0) {
+  // Searched without the leading LF, which is checked: `P` is far rarer than LF, so the search skips ahead faster.
+  let at = s.indexOf('Provides:') - 1;
+  while (at >= -1) {
+    if (at < 0 || s.charCodeAt(at) !== NL) {
+      at = s.indexOf('Provides:', at + 2) - 1;
+      continue;
+    }
     const owner = nameAt[paragraphOf(starts, at)]!;
     let end = s.indexOf('\n', at + 1);
     // Folded continuation lines belong to the field.
     while (end >= 0 && (s.charCodeAt(end + 1) === 0x20 || s.charCodeAt(end + 1) === 0x09)) end = s.indexOf('\n', end + 1);
     if (end < 0) end = s.length;
-    for (const alt of s.slice(at + 11, end).split(/[,|]/)) {
-      const m = /^\s*([^\s:(\[]+)/.exec(alt);
-      if (m === null) continue;
-      const l = provided.get(m[1]!);
-      if (l === undefined) provided.set(m[1]!, [owner]);
-      else if (l[l.length - 1] !== owner) l.push(owner);
+    // Each `,`/`|` alternative names a package: its first run of characters after leading whitespace, up to
+    // whitespace or one of `:([` (the full parser's reading). ASCII values (all of Debian's) are read in place;
+    // one with other bytes is decoded as UTF-8 first, as the parser does, so its whitespace is the same.
+    if (asciiOnly(s, at + 10, end)) addProvides(provided, s, at + 10, end, owner);
+    else {
+      const value = buf.toString('utf8', at + 10, end);
+      addProvides(provided, value, 0, value.length, owner);
     }
-    at = s.indexOf('\nProvides:', end);
+    at = s.indexOf('Provides:', end) - 1;
   }
   const issues: Issue[] = [];
   const parsed = new Map<string, PackageRecord[]>();
   return {
     paragraphs: starts.length,
     issues,
-    names: () => byName.keys(),
-    nameCount: byName.size,
-    has: (name) => byName.has(name),
+    names: () => first.keys(),
+    nameCount: first.size,
+    has: (name) => first.has(name),
     records(name) {
       let records = parsed.get(name);
       if (records === undefined) {
         records = [];
-        for (const i of byName.get(name) ?? []) {
+        for (let i = first.get(name) ?? -1; i >= 0; i = sameNext[i]!) {
           const one = parsePackages(buf.toString('utf8', starts[i]!, ends[i]!), subject);
           for (const issue of one.issues) if (issues.length < 100) issues.push(issue);
           // The paragraph is named by its first line, so it can only parse to a record of that name.
@@ -111,6 +124,41 @@ function fastIndex(buf: Buffer, subject: string): PackagesPart | undefined {
     providerNames: (virtual) => [...new Set(provided.get(virtual) ?? [])],
     providedNames: () => provided.keys(),
   };
+}
+
+/** Records `owner` as providing each name of the Provides value `v.slice(from, end)`. */
+function addProvides(provided: Map<string, string[]>, v: string, from: number, end: number, owner: string): void {
+  let c = from;
+  while (c < end) {
+    while (c < end && isSpace(v.charCodeAt(c))) c++;
+    const start = c;
+    while (c < end && !endsName(v.charCodeAt(c))) c++;
+    if (c > start) {
+      const virtual = v.slice(start, c);
+      const l = provided.get(virtual);
+      if (l === undefined) provided.set(virtual, [owner]);
+      else if (l[l.length - 1] !== owner) l.push(owner);
+    }
+    // The rest of the alternative (version, qualifier) up to the next separator is skipped.
+    while (c < end && v.charCodeAt(c) !== 0x2c && v.charCodeAt(c) !== 0x7c) c++;
+    c++;
+  }
+}
+
+function asciiOnly(s: string, from: number, end: number): boolean {
+  for (let c = from; c < end; c++) if (s.charCodeAt(c) > 0x7f) return false;
+  return true;
+}
+
+/** JavaScript's `\\s` (the full parser's reading of whitespace in a Provides field). */
+function isSpace(c: number): boolean {
+  if (c < 0x80) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** Where a provided name stops: whitespace, `:`, `(`, `[`, or the alternative's separator. */
+function endsName(c: number): boolean {
+  return isSpace(c) || c === 0x3a || c === 0x28 || c === 0x5b || c === 0x2c || c === 0x7c;
 }
 
 /** Largest paragraph start ≤ `offset`. */
@@ -127,17 +175,33 @@ function paragraphOf(starts: readonly number[], offset: number): number {
 
 /** False when a line holds only spaces or tabs (dpkg reads it as a paragraph separator; the fast path would not). */
 function onlyPlainSeparators(s: string): boolean {
-  for (const needle of [' \n', '\t\n']) {
-    let at = s.indexOf(needle);
-    while (at >= 0) {
-      // A line ending in a blank: whitespace-only when everything back to the previous LF is blank too.
-      let b = at;
-      while (b > 0 && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
-      if (b === 0 || s.charCodeAt(b - 1) === NL) return false;
-      at = s.indexOf(needle, at + 2);
-    }
+  // Such a line starts with a space (after an LF, or the text's first), or holds a tab. Both needles are rare in a
+  // Packages text, where a search for `" \n"` would stop at every space.
+  if (blankLineAt(s, 0)) return false;
+  let at = s.indexOf('\n ');
+  while (at >= 0) {
+    if (blankLineAt(s, at + 1)) return false;
+    at = s.indexOf('\n ', at + 2);
+  }
+  at = s.indexOf('\t');
+  while (at >= 0) {
+    let b = at;
+    while (b > 0 && isBlank(s.charCodeAt(b - 1))) b--;
+    if ((b === 0 || s.charCodeAt(b - 1) === NL) && blankLineAt(s, b)) return false;
+    at = s.indexOf('\t', at + 1);
   }
   return true;
+}
+
+function isBlank(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/** Whether the line starting at `from` is one or more blanks and then LF. */
+function blankLineAt(s: string, from: number): boolean {
+  let c = from;
+  while (isBlank(s.charCodeAt(c))) c++;
+  return c > from && s.charCodeAt(c) === NL;
 }
 
 function fullIndex(text: Buffer, subject: string): PackagesPart {
