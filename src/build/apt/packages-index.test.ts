@@ -57,6 +57,8 @@ describe('indexPackages (lazy name index over a verified Packages text)', () => 
       // Provides spelled oddly: empty alternatives, qualifiers, folds, tabs, NBSP (JavaScript whitespace), no space.
       `${para('a', 'Provides: ,v:any (= 1) | w [amd64],,\n\tx\n')}\n${para('b', 'Provides:y,\u00a0z\n')}`,
       `${para('a', 'Provides: v\n')}\n${para('b', 'Xprovides: q\nProvidesX: r\n')}`,
+      // Field names in another case or with blanks before the colon: the full parser reads them as Provides.
+      `${para('a', 'provides: v\n')}\n${para('b', 'PROVIDES : w\n')}`,
     ];
     for (const t of texts) {
       const lazy = indexPackages(Buffer.from(t), 'x');

@@ -36,12 +36,17 @@ export function indexPackages(text: Buffer, subject: string): PackagesPart {
 }
 
 const NL = 0x0a;
+/** A Provides field name in any other spelling than exactly `Provides:` at a line start (about 26 ms over 50 MB). */
+const ODD_PROVIDES = /^(?!Provides:)[Pp][Rr][Oo][Vv][Ii][Dd][Ee][Ss][ \t]*:/m;
 
 function fastIndex(buf: Buffer, subject: string): PackagesPart | undefined {
   // Scanned as latin1 (one char per byte, so string offsets are byte offsets): V8's string search is several
   // times faster than Buffer.indexOf over 50 MB. Paragraphs are decoded as UTF-8 from the bytes when parsed.
   const s = buf.toString('latin1');
   if (s.includes('\r') || !onlyPlainSeparators(s)) return undefined;
+  // The full parser reads field names case-insensitively and trims them: a `provides:` or `Provides :` line (no
+  // archive tool writes one) would be missed by the exact-spelling scan below, so such a text is parsed whole.
+  if (ODD_PROVIDES.test(s)) return undefined;
   const starts: number[] = [];
   const ends: number[] = [];
   const nameAt: string[] = [];
