@@ -12,7 +12,7 @@ import { parseReferrersIndex, referrersTag } from '../src/oci/artifacts/referrer
 import { digestOf } from '../src/oci/digest.js';
 import { MediaType } from '../src/oci/media-types.js';
 import { RegistryClient } from '../src/oci/registry/client.js';
-import { startRegistry, type TestRegistry } from './helpers/registry.js';
+import { pushSmallImage, pushVariant, startRegistry, type TestRegistry } from './helpers/registry.js';
 import { stockImage } from './helpers/oracles.js';
 import { smallImage } from './helpers/small-image.js';
 
@@ -36,22 +36,6 @@ const vex = Buffer.from(
     statements: [{ vulnerability: { name: 'CVE-2023-0001' }, products: [{ '@id': 'pkg:deb/debian/base-files' }], status: 'not_affected', justification: 'vulnerable_code_not_present' }],
   }),
 );
-
-async function pushSmallImage(target: TestRegistry, reference: string): Promise<void> {
-  await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `docker-archive:${smallImage()}`, `docker://${target.host}/${reference}`]);
-}
-
-/** Pushes a different image (same layers, one more config label) under `tag`: other content, other digest. */
-async function pushVariant(repository: string, tag: string, label: string): Promise<string> {
-  const location = { registry: registry.host, repository };
-  const manifest = JSON.parse((await client.getManifest({ ...location, tag })).data.toString());
-  const config = JSON.parse((await client.readBlob(location, manifest.config, 1 << 20)).toString());
-  config.config = { ...config.config, Labels: { ...config.config?.Labels, variant: label } };
-  const configData = Buffer.from(JSON.stringify(config));
-  manifest.config = { ...manifest.config, digest: digestOf(configData), size: configData.length };
-  await client.pushBlob(location, manifest.config, configData);
-  return client.putManifest(location, tag, Buffer.from(JSON.stringify(manifest)), manifest.mediaType);
-}
 
 beforeAll(async () => {
   registry = await startRegistry('anonymous');
@@ -149,7 +133,7 @@ describe('artifacts on Debian docker-registry 2.8 (no referrers API: tag fallbac
     }
     // A hostile index entry pointing at an artifact of another image is refused on fetch.
     await pushSmallImage(registry, 'team/other:1');
-    await pushVariant('team/other', '1', 'other');
+    await pushVariant(client, registry, 'team/other', '1', 'other');
     const foreign = await attachArtifact(client, { registry: registry.host, repository: 'team/other', tag: '1' }, { kind: 'sbom', document: sbom });
     const listing = await listArtifacts(client, location);
     const entry = { ...listing.artifacts[0]!, digest: foreign.artifact.digest };

@@ -9,11 +9,10 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DistillError } from '../src/errors.js';
 import { copyReference, openRegistryImage, parseRegistryReference, pushOciLayout, RegistryClient, type RegistryClientOptions } from '../src/oci/registry/index.js';
 import { multiPlatformLayout } from './fixtures/oci/fixtures.js';
 import { freePort } from './helpers/build-helpers.js';
-import { startRegistry, type TestRegistry } from './helpers/registry.js';
+import { rejection, startRegistry, type TestRegistry } from './helpers/registry.js';
 
 const run = promisify(execFile);
 const cli = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'dist', 'cli', 'main.js');
@@ -112,16 +111,6 @@ class FaultProxy {
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<DistillError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DistillError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {

@@ -9,13 +9,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DistillError } from '../src/errors.js';
 import { openImage } from '../src/oci/open-image.js';
 import { bypassesProxy, dockerConfigCredentials, openRegistryImage, parseRegistryReference, pushOciLayout, RegistryClient, staticCredentials, copyReference } from '../src/oci/registry/index.js';
 import { multiPlatformLayout } from './fixtures/oci/fixtures.js';
 import { stockImage } from './helpers/oracles.js';
 import { buildReady, debCache, freePort } from './helpers/build-helpers.js';
-import { startRegistry, type TestRegistry } from './helpers/registry.js';
+import { rejection, startRegistry, type TestRegistry } from './helpers/registry.js';
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,16 +32,6 @@ async function distill(args: string[], env: Record<string, string> = {}): Promis
 
 async function skopeo(args: string[]): Promise<string> {
   return (await run('skopeo', args, { maxBuffer: 64 * 1024 * 1024 })).stdout;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<DistillError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DistillError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 const layoutIndex = (dir: string) => JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };

@@ -10,8 +10,7 @@ import { digestOf } from '../src/oci/digest.js';
 import { MediaType } from '../src/oci/media-types.js';
 import { RegistryClient } from '../src/oci/registry/client.js';
 import { signImage, verifyImage } from '../src/oci/signature/sign-image.js';
-import { startRegistry, type TestRegistry } from './helpers/registry.js';
-import { smallImage } from './helpers/small-image.js';
+import { pushSmallImage, pushVariant, startRegistry, type TestRegistry } from './helpers/registry.js';
 import { dssePae, parseDsseEnvelope, signPayload, verifyDsseEnvelope, verifyPayload } from '../src/oci/signature/ecdsa.js';
 import { decodePem, exportPublicKeyPem, generateKeyPair, loadPrivateKey, loadPublicKey, SIGSTORE_PRIVATE_KEY_PEM } from '../src/oci/signature/keys.js';
 import { encodeSimpleSigningPayload, goJson, parseSimpleSigningPayload, SIMPLE_SIGNING_MEDIA_TYPE } from '../src/oci/signature/payload.js';
@@ -200,26 +199,10 @@ describe('sign and verify against Debian docker-registry 2.8', () => {
   let client: RegistryClient;
   const repo = () => ({ registry: registry.host, repository: 'team/app' });
 
-  async function pushSmallImage(reference: string): Promise<void> {
-    await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `docker-archive:${smallImage()}`, `docker://${registry.host}/${reference}`]);
-  }
-
-  /** Moves `tag` to a different image (same layers, one more config label): other content, other digest. */
-  async function pushVariant(repository: string, tag: string, label: string): Promise<string> {
-    const location = { registry: registry.host, repository };
-    const manifest = JSON.parse((await client.getManifest({ ...location, tag })).data.toString());
-    const config = JSON.parse((await client.readBlob(location, manifest.config, 1 << 20)).toString());
-    config.config = { ...config.config, Labels: { ...config.config?.Labels, variant: label } };
-    const configData = Buffer.from(JSON.stringify(config));
-    manifest.config = { ...manifest.config, digest: digestOf(configData), size: configData.length };
-    await client.pushBlob(location, manifest.config, configData);
-    return client.putManifest(location, tag, Buffer.from(JSON.stringify(manifest)), manifest.mediaType);
-  }
-
   beforeAll(async () => {
     registry = await startRegistry('anonymous');
     client = new RegistryClient({ insecure: [registry.host] });
-    await pushSmallImage('team/app:1.0');
+    await pushSmallImage(registry, 'team/app:1.0');
   });
   afterAll(async () => {
     await client?.close();
@@ -255,7 +238,7 @@ describe('sign and verify against Debian docker-registry 2.8', () => {
     expect((wrongKey as Error).message).toMatch(/does not verify under this public key/);
 
     // The tag moves to different content: that content has no signature.
-    const moved = await pushVariant('team/app', '1.0', 'moved');
+    const moved = await pushVariant(client, registry, 'team/app', '1.0', 'moved');
     expect(moved).not.toBe(original);
     const afterMove = await verifyImage(client, { ...repo(), tag: '1.0' }, { publicKey }).catch((error: unknown) => error);
     expect(isDistillError(afterMove, 'SIGNATURE_NOT_FOUND')).toBe(true);
@@ -271,7 +254,7 @@ describe('sign and verify against Debian docker-registry 2.8', () => {
   });
 
   it('a tampered payload fails; a second key adds a second signature and both verify', async () => {
-    await pushSmallImage('team/tamper:1');
+    await pushSmallImage(registry, 'team/tamper:1');
     const location = { registry: registry.host, repository: 'team/tamper', tag: '1' };
     const first = await generateKeyPair('a', FAST);
     const firstKey = await loadPrivateKey(first.privateKey, 'a');
@@ -300,7 +283,7 @@ describe('sign and verify against Debian docker-registry 2.8', () => {
   });
 
   it('distill generate-key-pair / sign / verify (CLI): exit 0 when valid, 5 with the reason when not', async () => {
-    await pushSmallImage('cli/signed:1');
+    await pushSmallImage(registry, 'cli/signed:1');
     const dir = mkdtempSync(join(tmpdir(), 'distill-sign-cli-'));
     const env = { ...process.env, DISTILL_KEY_PASSWORD: 'cli-pass' };
     const cli = (args: string[], extra: Record<string, string> = {}) =>
@@ -331,7 +314,7 @@ describe('sign and verify against Debian docker-registry 2.8', () => {
     const wrongKey = await cli(['verify', image, '--key', 'other.pub']);
     expect(wrongKey.code).toBe(5);
     expect(wrongKey.stderr).toMatch(/no valid signature .*does not verify under this public key.*\[SIGNATURE_INVALID\]/);
-    await pushVariant('cli/signed', '1', 'moved');
+    await pushVariant(client, registry, 'cli/signed', '1', 'moved');
     const moved = await cli(['verify', image, '--key', 'cosign.pub']);
     expect(moved.code).toBe(5);
     expect(moved.stderr).toMatch(/no signature for .*\[SIGNATURE_NOT_FOUND\]/);

@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
+import { DistillError } from '../../src/errors.js';
+import { digestOf } from '../../src/oci/digest.js';
+import type { RegistryClient } from '../../src/oci/registry/client.js';
 import { freePort } from './build-helpers.js';
+import { smallImage } from './small-image.js';
 
 const run = promisify(execFile);
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
@@ -204,4 +208,32 @@ export async function startRegistry(mode: RegistryMode, options: StartRegistryOp
   }
   if (tokenUrl !== undefined) result.tokenUrl = tokenUrl;
   return result;
+}
+
+/** Pushes the two-package small test image with skopeo (an independent writer) as `reference` (`repo:tag`). */
+export async function pushSmallImage(target: TestRegistry, reference: string): Promise<void> {
+  await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `docker-archive:${smallImage()}`, `docker://${target.host}/${reference}`]);
+}
+
+/** Moves `tag` to a different image (same layers, one more config label): other content, other digest. */
+export async function pushVariant(client: RegistryClient, target: TestRegistry, repository: string, tag: string, label: string): Promise<string> {
+  const location = { registry: target.host, repository };
+  const manifest = JSON.parse((await client.getManifest({ ...location, tag })).data.toString());
+  const config = JSON.parse((await client.readBlob(location, manifest.config, 1 << 20)).toString());
+  config.config = { ...config.config, Labels: { ...config.config?.Labels, variant: label } };
+  const configData = Buffer.from(JSON.stringify(config));
+  manifest.config = { ...manifest.config, digest: digestOf(configData), size: configData.length };
+  await client.pushBlob(location, manifest.config, configData);
+  return client.putManifest(location, tag, Buffer.from(JSON.stringify(manifest)), manifest.mediaType);
+}
+
+/** The DistillError a promise rejects with (anything else, or no rejection, fails the test). */
+export async function rejection(promise: Promise<unknown>): Promise<DistillError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof DistillError) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
 }
