@@ -202,3 +202,13 @@ export function parseImageConfig(data: Buffer, subject: string): ImageConfig {
   }
   return object as unknown as ImageConfig;
 }
+
+/** Refuses a manifest whose config is not a container image config (an artifact: SBOM, signature, Helm chart). */
+export function assertImageConfigType(config: Descriptor, subject: string): void {
+  if (config.mediaType !== MediaType.ociConfig && config.mediaType !== MediaType.dockerConfig) {
+    throw new DistillError('UNSUPPORTED_MEDIA_TYPE', `${subject}: config media type ${config.mediaType} is not a container image config`, {
+      hint: 'this manifest describes an artifact (an SBOM, signature, Helm chart), not a container image',
+      subject,
+    });
+  }
+}

@@ -4,6 +4,7 @@ import type { Descriptor, Image, ImageConfig, ImageManifest, Layer } from '../im
 import { formatPlatform, platformMatches, type Platform } from '../platform.js';
 import { isImageManifestType, isIndexType, layerCompression, MediaType } from '../media-types.js';
 import {
+  assertImageConfigType,
   isObject,
   MAX_CONFIG_SIZE,
   MAX_MANIFEST_SIZE,
@@ -222,12 +223,7 @@ export class LayoutImage implements Image {
     this.manifest = memo(async () => parseImageManifest(await this.rawManifest(), subject, descriptor.mediaType));
     this.rawConfig = memo(async () => {
       const { config } = await this.manifest();
-      if (config.mediaType !== MediaType.ociConfig && config.mediaType !== MediaType.dockerConfig) {
-        throw new DistillError('UNSUPPORTED_MEDIA_TYPE', `${subject}: config media type ${config.mediaType} is not a container image config`, {
-          hint: 'this manifest describes an artifact (e.g. a Helm chart or signature), not a container image',
-          subject,
-        });
-      }
+      assertImageConfigType(config, subject);
       return readBlob(store, config, MAX_CONFIG_SIZE);
     });
     this.config = memo(async () => parseImageConfig(await this.rawConfig(), store.describe(blobPath((await this.manifest()).config.digest))));

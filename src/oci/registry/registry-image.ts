@@ -2,7 +2,7 @@
 import { DistillError } from '../../errors.js';
 import type { Descriptor, Image, ImageConfig, ImageManifest, Layer } from '../image.js';
 import { StoredLayer } from '../layer.js';
-import { MAX_CONFIG_SIZE, parseImageConfig, parseImageIndex, parseImageManifest } from '../manifest.js';
+import { assertImageConfigType, MAX_CONFIG_SIZE, parseImageConfig, parseImageIndex, parseImageManifest } from '../manifest.js';
 import { isImageManifestType, isIndexType, layerCompression, MediaType } from '../media-types.js';
 import { formatPlatform, platformMatches, type Platform } from '../platform.js';
 import { RegistryClient, type FetchedManifest, type RegistryClientOptions } from './client.js';
@@ -54,12 +54,7 @@ export class RegistryImage implements Image {
     this.manifest = memo(async () => parseImageManifest(fetched.data, subject, fetched.mediaType));
     this.rawConfig = memo(async () => {
       const { config } = await this.manifest();
-      if (config.mediaType !== MediaType.ociConfig && config.mediaType !== MediaType.dockerConfig) {
-        throw new DistillError('UNSUPPORTED_MEDIA_TYPE', `${subject}: config media type ${config.mediaType} is not a container image config`, {
-          hint: 'this manifest describes an artifact (an SBOM, signature, Helm chart), not a container image',
-          subject,
-        });
-      }
+      assertImageConfigType(config, subject);
       return client.readBlob(target, config, MAX_CONFIG_SIZE);
     });
     this.config = memo(async () => parseImageConfig(await this.rawConfig(), `${target.registry}/${target.repository}@${(await this.manifest()).config.digest}`));
