@@ -1,17 +1,9 @@
 /** @module triage/risk-score.test — table cases for the risk formula, including the missing-EPSS prior, and the target-version choice. */
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../match/finding.js';
+import { finding } from '../../test/fixtures/triage/finding.js';
 import { riskScore } from './risk-score.js';
 import { chooseTargetVersion } from './triage-plan.js';
-
-function finding(extra: Partial<Finding> = {}): Finding {
-  return {
-    vulnId: 'CVE-2023-4911', aliases: [], packageId: 'pkg:deb/debian/libc6', packageName: 'libc6', packageType: 'deb', installedVersion: '2.36-9+deb12u14',
-    purl: 'pkg:deb/debian/libc6@2.36-9%2Bdeb12u14', fixState: 'fixed', fixedVersions: ['2.36-9+deb12u15'], severity: { value: 'high', source: 'debian-tracker' }, cvss: [],
-    evidence: { matcher: 'debian', feed: 'debian-tracker', namespace: 'debian:bookworm', searchedName: 'glibc', searchedVersion: '2.36-9+deb12u14', rule: 'r', ranges: [] },
-    ...extra,
-  };
-}
 
 const KEV = { cve: 'CVE-2023-4911', vendor: 'GNU', product: 'GNU C Library', name: 'n', dateAdded: '2023-11-21', dueDate: '2023-12-12', requiredAction: 'a', knownRansomwareCampaignUse: 'Unknown' as const };
 const GLIBC_V31 = [{ version: '3.1' as const, vector: 'CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H', baseScore: 7.8, source: 'nvd@nist.gov', type: 'Primary' as const }];

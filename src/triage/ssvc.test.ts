@@ -1,6 +1,6 @@
 /** @module triage/ssvc.test — the full CISA SSVC table, and how each decision point is derived from KEV, EPSS and CVSS. */
 import { describe, expect, it } from 'vitest';
-import type { Finding } from '../match/finding.js';
+import { finding } from '../../test/fixtures/triage/finding.js';
 import { ssvcDecision, ssvcLookup, type SsvcAutomatable, type SsvcDecisionValue, type SsvcExploitation, type SsvcMissionImpact, type SsvcTechnicalImpact } from './ssvc.js';
 
 // The 36 leaves of CISA's SSVC guide (Nov 2022), one row per leaf: exploitation, automatable, technical impact, mission → decision.
@@ -18,15 +18,6 @@ const LEAVES: [SsvcExploitation, SsvcAutomatable, SsvcTechnicalImpact, SsvcMissi
   ['active', 'yes', 'partial', 'low', 'Attend'], ['active', 'yes', 'partial', 'medium', 'Attend'], ['active', 'yes', 'partial', 'high', 'Act'],
   ['active', 'yes', 'total', 'low', 'Attend'], ['active', 'yes', 'total', 'medium', 'Act'], ['active', 'yes', 'total', 'high', 'Act'],
 ];
-
-function finding(extra: Partial<Finding> = {}): Finding {
-  return {
-    vulnId: 'CVE-2023-4911', aliases: [], packageId: 'pkg:deb/debian/libc6', packageName: 'libc6', packageType: 'deb', installedVersion: '2.36-9+deb12u14',
-    purl: 'pkg:deb/debian/libc6@2.36-9%2Bdeb12u14', fixState: 'fixed', fixedVersions: ['2.36-9+deb12u15'], severity: { value: 'high', source: 'debian-tracker' }, cvss: [],
-    evidence: { matcher: 'debian', feed: 'debian-tracker', namespace: 'debian:bookworm', searchedName: 'glibc', searchedVersion: '2.36-9+deb12u14', rule: 'r', ranges: [] },
-    ...extra,
-  };
-}
 
 const KEV = { cve: 'CVE-2023-4911', vendor: 'GNU', product: 'GNU C Library', name: 'n', dateAdded: '2023-11-21', dueDate: '2023-12-12', requiredAction: 'Apply mitigations', knownRansomwareCampaignUse: 'Unknown' as const };
 const V31 = (vector: string, baseScore: number) => [{ version: '3.1' as const, vector, baseScore, source: 'nvd@nist.gov', type: 'Primary' as const }];
