@@ -1,7 +1,7 @@
-/** @module test/build-lock-newer-archive — `distill lock` then `build --locked` while the signed archive behind an unchanged recipe moves on (new version, dropped version, re-published bytes, edited lock). */
+/** @module test/build-lock-newer-archive — `distill lock` then `build --locked` while the signed archive behind an unchanged recipe moves on (new version, dropped version, re-published bytes, edited lock), and the sealed cache records a warm build reuses. */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +29,8 @@ const pool = join(work, 'pool');
 type State = 'old' | 'newer' | 'dropped' | 'republished' | 'tampered';
 const stateDir = (s: State): string => join(work, 'states', s);
 let current: State = 'old';
+/** While set, the server answers 404 to every Packages index request (the sealed-cache tests prove no index is read). */
+let refuseIndices = false;
 let server: Server;
 let uri: string;
 
@@ -143,6 +145,10 @@ beforeAll(async () => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     if (path.split('/').includes('..')) {
       res.writeHead(400).end();
+      return;
+    }
+    if (refuseIndices && /\/Packages[^/]*$/.test(path)) {
+      res.writeHead(404).end();
       return;
     }
     readFile(join(stateDir(current), path)).then(
@@ -350,5 +356,89 @@ describe('distill lock + build --locked when the archive moves on under an uncha
     // Back to the old archive (a mirror rolled back): the warm cache gives 1.0 again, unlocked.
     current = 'old';
     expect((await build([])).digest).toBe(rightAfter.digest);
+  }, 120_000);
+});
+
+describe('the sealed cache records of a warm build (remembered resolution, data.tar digests)', () => {
+  const key = Buffer.alloc(32, 0x5a);
+  const otherKey = Buffer.alloc(32, 0xa5);
+  const sealed = (cacheDir: string, extra: Partial<BuildOptions> = {}): BuildOptions => options(cacheDir, { cacheKey: key, ...extra });
+  /** Deletes every cached Packages index (xz and text), so a build that still needs one must download it. */
+  const dropCachedIndices = (cacheDir: string): void => {
+    for (const f of readdirSync(join(cacheDir, 'sha256'))) if (f.endsWith('.xz') || f.endsWith('.packages')) rmSync(join(cacheDir, 'sha256', f));
+  };
+  const withIndicesRefused = async <T>(fn: () => Promise<T>): Promise<T> => {
+    refuseIndices = true;
+    try {
+      return await fn();
+    } finally {
+      refuseIndices = false;
+    }
+  };
+
+  it('an unchanged archive is not read again: with no index downloadable or cached, the warm build gives the same digest; another key or a forged record needs the index', async () => {
+    current = 'old';
+    const cacheDir = freshCache();
+    const cold = await buildImage(recipePath, sealed(cacheDir));
+    dropCachedIndices(cacheDir);
+    const warm = await withIndicesRefused(() => buildImage(recipePath, sealed(cacheDir)));
+    expect(warm.digest).toBe(cold.digest);
+    expect(warm.archs[0]!.packages).toEqual(cold.archs[0]!.packages);
+
+    // Records sealed under another key are not trusted: that build must read the index, which is refused.
+    expect((await refusal(withIndicesRefused(() => buildImage(recipePath, sealed(cacheDir, { cacheKey: otherKey }))))).code).toBe('DOWNLOAD_FAILED');
+    // A record edited in place (the 1.1 .deb's digest put in it) no longer authenticates: a miss, not a different image.
+    const dir = join(cacheDir, 'sealed', 'resolution');
+    const [record] = readdirSync(dir);
+    const original = readFileSync(join(dir, record!), 'latin1');
+    expect(original).toContain(probe10.sha256);
+    writeFileSync(join(dir, record!), original.replace(probe10.sha256, probe11.sha256), 'latin1');
+    dropCachedIndices(cacheDir);
+    expect((await refusal(withIndicesRefused(() => buildImage(recipePath, sealed(cacheDir))))).code).toBe('DOWNLOAD_FAILED');
+    const rebuilt = await buildImage(recipePath, sealed(cacheDir));
+    expect(rebuilt.digest).toBe(cold.digest);
+    expect(readFileSync(join(dir, record!), 'latin1')).toBe(original);
+
+    // A moved archive (new Packages SHA256 in the signed Release) is resolved afresh: 1.1, never the remembered 1.0.
+    current = 'newer';
+    expect(probeOf((await buildImage(recipePath, sealed(cacheDir))).archs[0]!.packages)?.version).toBe('1.1');
+    current = 'old';
+    // And with neither a key nor the index, nothing remembered is used at all.
+    dropCachedIndices(cacheDir);
+    expect((await refusal(withIndicesRefused(() => buildImage(recipePath, options(cacheDir))))).code).toBe('DOWNLOAD_FAILED');
+  }, 120_000);
+
+  it('a tampered data.tar cache entry never reaches the image: flipped content, an unsealed forged record, a record sealed under another key', async () => {
+    current = 'old';
+    const cacheDir = freshCache();
+    const cold = await buildImage(recipePath, sealed(cacheDir));
+    const tarPath = join(cacheDir, 'sha256', `${probe10.sha256}.data.tar`);
+    const recordPath = `${tarPath}.sha256`;
+    const goodTar = readFileSync(tarPath);
+    const goodRecord = readFileSync(recordPath);
+    // Oracle: the cached tar is what dpkg-deb extracts from the real .deb.
+    const oracle = (await run('dpkg-deb', ['--fsys-tarfile', join(pool, 'main', 'distill-probe_1.0_all.deb')], { encoding: 'buffer', maxBuffer: 1 << 26 })).stdout;
+    expect(goodTar.equals(oracle)).toBe(true);
+    // The forgery: distill-probe's version file says 6.6 (same length, so the tar stays well-formed).
+    const at = goodTar.indexOf('1.0\n');
+    expect(at).toBeGreaterThan(0);
+    const forged = Buffer.from(goodTar);
+    forged.write('6.6\n', at, 'latin1');
+    const forgedDigest = createHash('sha256').update(`distill data.tar v1 ${probe10.sha256}\n`).update(forged).digest('hex');
+    const forgedBody = Buffer.from(`sha256:${forgedDigest} ${forged.length}\n`);
+    const { cacheSeal } = await import('../src/build/cache-seal.js');
+    const attempts: [string, Buffer][] = [
+      ['flipped content under the genuine record', goodRecord],
+      ['an unsealed record with the forged tar\'s digest', forgedBody],
+      ['a record sealed under another key', cacheSeal(otherKey).seal('data-tar', probe10.sha256, forgedBody)],
+    ];
+    for (const [what, record] of attempts) {
+      writeFileSync(tarPath, forged);
+      writeFileSync(recordPath, record);
+      const again = await buildImage(recipePath, sealed(cacheDir));
+      expect(again.digest, what).toBe(cold.digest);
+      // The entry was rewritten from the verified .deb.
+      expect(readFileSync(tarPath).equals(goodTar), what).toBe(true);
+    }
   }, 120_000);
 });

@@ -10,7 +10,9 @@ import { encodeSbom } from '../sbom/formats/index.js';
 import type { DebPackage as SbomDebPackage, LinuxRelease, Relationship, Sbom } from '../sbom/package.js';
 import { assignPackageIds, deriveSourcePackages, SUBJECT_ID } from '../sbom/package-id.js';
 import { debPurl } from '../sbom/purl.js';
-import { openRepositories, DEBIAN_ARCHIVE_KEYRING, type IndexedPackage, type PackageIndex as AptIndex } from './apt/repository.js';
+import { openRepositories, verifyRepositories, DEBIAN_ARCHIVE_KEYRING, type IndexedPackage, type PackageIndex as AptIndex, type VerifiedRepository } from './apt/repository.js';
+import { packagesPath, parsePackages } from './apt/packages.js';
+import { cacheSeal, readSealed, recordId, writeSealed, type CacheSeal } from './cache-seal.js';
 import { cachePath, dataTarCache, fetchDeb } from './apt/fetch-deb.js';
 import type { FetchImpl } from './apt/http.js';
 import { resolveRepositories, type Repository, type SourcesText } from './apt/sources.js';
@@ -80,6 +82,12 @@ export interface BuildOptions {
   baseRecipe?: Recipe | string;
   /** Version recorded as the SBOM tool version. */
   toolVersion?: string;
+  /**
+   * The per-user key (16+ bytes, kept outside `cacheDir`) that seals the cache's derived records: InRelease
+   * verifications, resolutions and data.tar digests (see docs/build.md, "What the cache trusts"). Without it those
+   * records are neither read nor written and every build verifies, resolves and decompresses from scratch.
+   */
+  cacheKey?: Uint8Array;
 }
 
 export interface PackageExplain {
@@ -421,11 +429,23 @@ interface OpenedArch {
   all: () => ReturnType<typeof buildResolverIndex>;
 }
 
-async function openArch(recipe: Recipe, arch: string, options: BuildOptions): Promise<OpenedArch> {
-  const repos = repositoriesFor(recipe, options);
-  const openOptions: Parameters<typeof openRepositories>[1] = { arch, keyringPath: options.keyringPath ?? DEBIAN_ARCHIVE_KEYRING, cacheDir: options.cacheDir, now: options.now ?? new Date() };
+function sealOf(options: BuildOptions): CacheSeal | undefined {
+  return options.cacheKey === undefined ? undefined : cacheSeal(options.cacheKey);
+}
+
+/** Fetches and verifies the recipe's repositories for `arch` (verifications remembered under the cache's seal). */
+async function verifyArch(recipe: Recipe, arch: string, options: BuildOptions): Promise<VerifiedRepository[]> {
+  const seal = sealOf(options);
+  const verifyOptions: Parameters<typeof verifyRepositories>[1] = { arch, keyringPath: options.keyringPath ?? DEBIAN_ARCHIVE_KEYRING, now: options.now ?? new Date() };
+  if (options.fetchImpl !== undefined) verifyOptions.fetchImpl = options.fetchImpl;
+  if (seal !== undefined) verifyOptions.verificationCache = { cacheDir: options.cacheDir, seal };
+  return verifyRepositories(repositoriesFor(recipe, options), verifyOptions);
+}
+
+async function openArch(arch: string, verified: readonly VerifiedRepository[], options: BuildOptions): Promise<OpenedArch> {
+  const openOptions: Parameters<typeof openRepositories>[1] = { arch, keyringPath: options.keyringPath ?? DEBIAN_ARCHIVE_KEYRING, cacheDir: options.cacheDir, now: options.now ?? new Date(), verified };
   if (options.fetchImpl !== undefined) openOptions.fetchImpl = options.fetchImpl;
-  const apt = await openRepositories(repos, openOptions);
+  const apt = await openRepositories(verified.map((v) => v.repository), openOptions);
   options.onProgress?.({ kind: 'repositories-opened', arch, repositories: apt.repositories.length, packages: apt.size });
   const back = new Map<ResolverPackage, IndexedPackage>();
   const source = (allVersions: boolean): LazyIndexSource => ({
@@ -439,6 +459,58 @@ async function openArch(recipe: Recipe, arch: string, options: BuildOptions): Pr
   // Every published version (older point releases stay in the base suite): what a lock is re-checked against.
   const all = (): ReturnType<typeof buildResolverIndex> => lazyIndex(source(true), arch);
   return { apt, back, latest, all };
+}
+
+/** Bumped whenever the resolver or the default exclusions change what a recipe resolves to. */
+const RESOLUTION_FORMAT = 'resolution v1';
+const RESOLUTION_KIND = 'resolution';
+
+interface ResolutionRecord {
+  /** Distinct package names in the indices (for the progress event). */
+  size: number;
+  /** The resolved packages: the repository (index into the verified list) and the index paragraph exactly. */
+  packages: { repository: number; raw: string }[];
+  /** Names of the base recipe's closure. */
+  base: string[];
+}
+
+/**
+ * What a resolution depends on: the recipe's and the base recipe's requests, the architecture, and each verified
+ * repository with the SHA256 its signed Release gives for the Packages index read. The same inputs resolve the same
+ * way, so an unchanged archive needs no index read at all; any new index (a point release, a security update) is a
+ * new id, resolved afresh.
+ */
+function resolutionId(recipe: Recipe, baseRecipe: Recipe, arch: string, verified: readonly VerifiedRepository[], toolVersion: string): string | undefined {
+  const repositories: unknown[] = [];
+  for (const { repository, release } of verified) {
+    const indices: [string, string][] = [];
+    for (const component of repository.components) {
+      const entry = release.sha256.get(packagesPath(component, arch));
+      if (entry === undefined) return undefined;
+      indices.push([component, entry.sha256]);
+    }
+    repositories.push({ uri: repository.uri, suite: repository.suite, indices });
+  }
+  return recordId(RESOLUTION_FORMAT, toolVersion, arch, JSON.stringify({ recipe: requestedPackages(recipe), base: requestedPackages(baseRecipe), repositories }));
+}
+
+/** A remembered resolution as resolver packages (with their index records in `back`), or undefined on any mismatch. */
+function fromResolutionRecord(body: Buffer, verified: readonly VerifiedRepository[], back: Map<ResolverPackage, IndexedPackage>): { packages: ResolverPackage[]; baseNames: Set<string>; size: number } | undefined {
+  let record: ResolutionRecord;
+  try {
+    record = JSON.parse(body.toString('utf8')) as ResolutionRecord;
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(record.packages) || !Array.isArray(record.base) || typeof record.size !== 'number') return undefined;
+  const packages: ResolverPackage[] = [];
+  for (const entry of record.packages) {
+    const repository = verified[entry.repository]?.repository;
+    const parsed = typeof entry.raw === 'string' ? parsePackages(entry.raw, 'resolution record') : undefined;
+    if (repository === undefined || parsed === undefined || parsed.records.length !== 1 || parsed.issues.length > 0) return undefined;
+    packages.push(toResolver({ record: parsed.records[0]!, repository }, back));
+  }
+  return { packages, baseNames: new Set(record.base), size: record.size };
 }
 
 function lockPathOf(options: BuildOptions): string {
@@ -469,7 +541,7 @@ export async function lockImage(recipeInput: Recipe | string, options: BuildOpti
   if (path === undefined) throw new DistillError('USAGE', 'a lock path is needed when the recipe is not a file', { subject: 'lockPath' });
   const resolutions: Resolution[] = [];
   for (const arch of archsOf(recipe, options)) {
-    const opened = await openArch(recipe, arch, options);
+    const opened = await openArch(arch, await verifyArch(recipe, arch, options), options);
     const resolution = resolveRecipe(recipe, opened.latest, arch);
     options.onProgress?.({ kind: 'resolved', arch, packages: resolution.packages.length, locked: false });
     resolutions.push(resolution);
@@ -532,42 +604,74 @@ export async function buildImage(recipeInput: Recipe | string, options: BuildOpt
 }
 
 async function buildArch(recipe: Recipe, baseRecipe: Recipe, arch: string, digest: string, lock: Lockfile | undefined, options: BuildOptions): Promise<ArchBuild> {
-  const opened = await openArch(recipe, arch, options);
-  let packages: ResolverPackage[];
+  const verified = await verifyArch(recipe, arch, options);
+  const seal = sealOf(options);
+  let packages: ResolverPackage[] | undefined;
   let resolution: Resolution | undefined;
-  // With a lock, everything past this point is derived from the locked packages alone (re-verified against the
-  // signed index): the base split and --explain's why-chains resolve within that set, never against the index
-  // as it is today, so a newer archive cannot move a package between layers of a locked build.
-  let within: ReturnType<typeof buildResolverIndex> | undefined;
-  if (lock !== undefined) {
-    packages = lockedResolution(lock, opened.all()).packages;
-    within = buildResolverIndex(packages, arch);
-    // The recipe must resolve within the lock: an edited lock missing part of the closure would build a broken image.
-    let inLock: Resolution;
-    try {
-      inLock = resolveRecipe(recipe, within, arch);
-    } catch (error) {
-      if (!(error instanceof DistillError) || (error.code !== 'RESOLVE_CONFLICT' && error.code !== 'RESOLVE_UNKNOWN_PACKAGE')) throw error;
-      throw new DistillError('LOCK_STALE', `the lock's ${arch} packages are not the recipe's closure: ${error.message}`, { subject: lockPathOf(options), hint: 'run `distill lock RECIPE` to refresh the lock', cause: error });
+  let baseNames: Set<string> | undefined;
+  // Where each resolved package's .deb comes from (its signed index record and repository).
+  let back = new Map<ResolverPackage, IndexedPackage>();
+  // A plain build (no lock, no --explain: both need the index itself) first looks for a remembered resolution of
+  // exactly these inputs; it is trusted only under the cache's seal (see resolutionId).
+  const remember = seal !== undefined && lock === undefined && options.explain !== true ? resolutionId(recipe, baseRecipe, arch, verified, options.toolVersion ?? '0.0.0') : undefined;
+  if (remember !== undefined) {
+    const body = await readSealed(options.cacheDir, seal!, RESOLUTION_KIND, remember);
+    const hit = body === undefined ? undefined : fromResolutionRecord(body, verified, back);
+    if (hit !== undefined) {
+      options.onProgress?.({ kind: 'repositories-opened', arch, repositories: verified.length, packages: hit.size });
+      ({ packages, baseNames } = hit);
+    } else {
+      back = new Map();
     }
-    if (options.explain === true) resolution = inLock;
-  } else {
-    resolution = resolveRecipe(recipe, opened.latest, arch);
-    packages = resolution.packages;
+  }
+  if (packages === undefined || baseNames === undefined) {
+    const opened = await openArch(arch, verified, options);
+    back = opened.back;
+    // With a lock, everything past this point is derived from the locked packages alone (re-verified against the
+    // signed index): the base split and --explain's why-chains resolve within that set, never against the index
+    // as it is today, so a newer archive cannot move a package between layers of a locked build.
+    let within: ReturnType<typeof buildResolverIndex> | undefined;
+    if (lock !== undefined) {
+      packages = lockedResolution(lock, opened.all()).packages;
+      within = buildResolverIndex(packages, arch);
+      // The recipe must resolve within the lock: an edited lock missing part of the closure would build a broken image.
+      let inLock: Resolution;
+      try {
+        inLock = resolveRecipe(recipe, within, arch);
+      } catch (error) {
+        if (!(error instanceof DistillError) || (error.code !== 'RESOLVE_CONFLICT' && error.code !== 'RESOLVE_UNKNOWN_PACKAGE')) throw error;
+        throw new DistillError('LOCK_STALE', `the lock's ${arch} packages are not the recipe's closure: ${error.message}`, { subject: lockPathOf(options), hint: 'run `distill lock RECIPE` to refresh the lock', cause: error });
+      }
+      if (options.explain === true) resolution = inLock;
+    } else {
+      resolution = resolveRecipe(recipe, opened.latest, arch);
+      packages = resolution.packages;
+    }
+    baseNames = new Set((within === undefined ? resolveRecipe(baseRecipe, opened.latest, arch) : resolveBaseWithin(baseRecipe, within, arch)).packages.map((p) => p.name));
+    if (remember !== undefined) {
+      const record: ResolutionRecord = { size: opened.apt.size, base: [...baseNames].sort(), packages: [] };
+      for (const p of packages) {
+        const ip = opened.back.get(p);
+        const repository = ip === undefined ? -1 : verified.findIndex((v) => v.repository === ip.repository);
+        if (ip === undefined || repository < 0) break;
+        record.packages.push({ repository, raw: ip.record.raw });
+      }
+      if (record.packages.length === packages.length) await writeSealed(options.cacheDir, seal!, RESOLUTION_KIND, remember, Buffer.from(JSON.stringify(record)));
+    }
   }
   options.onProgress?.({ kind: 'resolved', arch, packages: packages.length, locked: lock !== undefined });
-  const baseNames = new Set((within === undefined ? resolveRecipe(baseRecipe, opened.latest, arch) : resolveBaseWithin(baseRecipe, within, arch)).packages.map((p) => p.name));
 
   // Fetch (sha256-verified, cached) and read every .deb.
   const exclude = pathExcluder(recipe.excludePaths.map((e) => e.path));
   let done = 0;
-  const tarCache = dataTarCache(options.cacheDir);
+  // Decompressed data.tars are reused only under the cache's seal (a forged entry could otherwise put files in the image).
+  const tarCache = seal === undefined ? undefined : dataTarCache(options.cacheDir, seal);
   const installed: Installed[] = await mapLimit(packages, DEB_CONCURRENCY, async (resolved) => {
-    const ip = opened.back.get(resolved);
+    const ip = back.get(resolved);
     if (ip === undefined) throw new DistillError('USAGE', `${resolved.name} ${resolved.version} is not from an opened repository`, { subject: resolved.name });
     const http = options.fetchImpl === undefined ? {} : { fetchImpl: options.fetchImpl };
     const fetched = await fetchDeb(ip.record, ip.repository, options.cacheDir, http);
-    const deb = await readDeb(fetched.data ?? fetched.path, { label: `${resolved.name}_${resolved.version}_${resolved.architecture}.deb`, debSha256: fetched.sha256, dataTarCache: tarCache });
+    const deb = await readDeb(fetched.data ?? fetched.path, { label: `${resolved.name}_${resolved.version}_${resolved.architecture}.deb`, debSha256: fetched.sha256, ...(tarCache === undefined ? {} : { dataTarCache: tarCache }) });
     const selection = selectFiles(deb.files, { package: resolved.name, conffiles: deb.conffiles, locales: recipe.contents.locales, ...(exclude === undefined ? {} : { exclude }) });
     options.onProgress?.({ kind: 'deb-fetched', arch, name: resolved.name, cached: fetched.cached, done: ++done, total: packages.length });
     return { resolved, deb, selection };

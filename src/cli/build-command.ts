@@ -9,6 +9,7 @@ import type { BuildOptions, BuildProgress, BuildResult, CatalogEntry } from '../
 /** The builder (openpgp, xz, …) loads only when a build command runs: other commands start faster. */
 const builder = () => import('../build/index.js');
 import type { SourcesText } from '../build/apt/sources.js';
+import { cacheKey } from './cache-key.js';
 import { EXIT } from './exit-codes.js';
 import { writeOutput } from './output.js';
 import { VERSION } from './version.js';
@@ -66,6 +67,8 @@ function commonOptions(opts: Record<string, unknown>): BuildOptions {
     onProgress: progressPrinter(opts.quiet as boolean | undefined),
     toolVersion: VERSION,
   };
+  const key = cacheKey();
+  if (key !== undefined) options.cacheKey = key;
   const archs = opts.arch as string[] | undefined;
   if (archs !== undefined && archs.length > 0) options.archs = archs;
   if (opts.keyring !== undefined) options.keyringPath = opts.keyring as string;

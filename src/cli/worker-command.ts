@@ -9,6 +9,7 @@ import { JobQueue } from '../jobs/job-queue.js';
 import { JOB_KINDS, type JobKind, type WorkerEvent } from '../jobs/job-types.js';
 import { openAppStore } from '../storage/app/open-app-store.js';
 import { hostAptSources } from './build-command.js';
+import { cacheKey } from './cache-key.js';
 import { dbPathFrom } from './db-command.js';
 import { defaultPlatform } from './environment.js';
 import { dataDirFrom } from './serve-command.js';
@@ -56,6 +57,8 @@ export function buildSettings(cache: string | undefined, outputDir: string): Non
   };
   const epoch = process.env.SOURCE_DATE_EPOCH;
   if (epoch !== undefined && /^\d+$/.test(epoch)) options.sourceDateEpoch = Number(epoch);
+  const key = cacheKey();
+  if (key !== undefined) options.cacheKey = key;
   return options;
 }
 

@@ -16,8 +16,11 @@ export const hostSources = hostAptSources();
 /** The host can build from the real archive and run the result. */
 export const buildReady = hostSources.length > 0 && hasCommand('podman') && hasCommand('runc');
 
+/** The tests' cache key (the CLI's would be per user): the shared deb cache's sealed records stay usable across runs. */
+export const testCacheKey = Buffer.from('distill test cache key, not secret');
+
 export function buildOptions(extra: Partial<BuildOptions> = {}): BuildOptions {
-  return { cacheDir: debCache, hostSources, env: {}, archs: ['amd64'], ...extra };
+  return { cacheDir: debCache, hostSources, env: {}, archs: ['amd64'], cacheKey: testCacheKey, ...extra };
 }
 
 export async function freePort(): Promise<number> {

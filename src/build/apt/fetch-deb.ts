@@ -8,6 +8,7 @@ import { fetchToFile, type HttpOptions } from './http.js';
 import type { IndexCache, PackageRecord } from './packages.js';
 import type { Repository } from './sources.js';
 import type { DataTarCache } from '../deb/deb-reader.js';
+import type { CacheSeal } from '../cache-seal.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -78,21 +79,22 @@ function dataTarDigest(debSha256: string, tar: Buffer): string {
   return createHash('sha256').update(`distill data.tar v1 ${debSha256}\n`).update(tar).digest('hex');
 }
 
+const DATA_TAR_KIND = 'data-tar';
+
 /**
  * The decompressed data.tar of each verified .deb (`<deb hex>.data.tar`), with a record (`<deb hex>.data.tar.sha256`)
- * written from the decompression of that verified .deb. A read re-hashes the tar and uses it only when size and
- * digest match the record; anything else (damaged, truncated, swapped, oversized) is a miss, so the caller
- * decompresses the verified .deb again and rewrites the entry. See docs/build.md for what this does and does
- * not defend against.
+ * written from the decompression of that verified .deb and sealed with the per-user cache key (build/cache-seal). A
+ * read re-hashes the tar and uses it only when the record authenticates under `seal` and size and digest match it;
+ * anything else (damaged, truncated, swapped, oversized, forged without the key) is a miss, so the caller
+ * decompresses the verified .deb again and rewrites the entry. See docs/build.md, "What the cache trusts".
  */
-export function dataTarCache(cacheDir: string): DataTarCache {
+export function dataTarCache(cacheDir: string, seal: CacheSeal): DataTarCache {
   return {
     async get(debSha256, maxSize) {
-      let record: string;
       let tar: Buffer;
       try {
-        record = await readFile(cachePath(cacheDir, debSha256, DATA_TAR_RECORD_SUFFIX), 'latin1');
-        const m = DATA_TAR_RECORD.exec(record);
+        const sealed = await readFile(cachePath(cacheDir, debSha256, DATA_TAR_RECORD_SUFFIX));
+        const m = sealed.byteLength > 4096 ? null : DATA_TAR_RECORD.exec(seal.open(DATA_TAR_KIND, debSha256, sealed)?.toString('latin1') ?? '');
         if (m === null || Number(m[2]) > maxSize) return undefined;
         const path = cachePath(cacheDir, debSha256, DATA_TAR_SUFFIX);
         // Sized before reading, so a grown entry is not read whole.
@@ -107,7 +109,8 @@ export function dataTarCache(cacheDir: string): DataTarCache {
     async put(debSha256, tar) {
       const dir = join(cacheDir, 'sha256');
       await mkdir(dir, { recursive: true });
-      for (const [suffix, data] of [[DATA_TAR_SUFFIX, tar], [DATA_TAR_RECORD_SUFFIX, Buffer.from(`sha256:${dataTarDigest(debSha256, tar)} ${tar.byteLength}\n`)]] as const) {
+      const record = seal.seal(DATA_TAR_KIND, debSha256, Buffer.from(`sha256:${dataTarDigest(debSha256, tar)} ${tar.byteLength}\n`));
+      for (const [suffix, data] of [[DATA_TAR_SUFFIX, tar], [DATA_TAR_RECORD_SUFFIX, record]] as const) {
         const tmp = tmpName(dir, debSha256);
         try {
           await writeFile(tmp, data);

@@ -1,10 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sharedData } from '../../../test/helpers/oracles.js';
-import { checkRelease, loadKeyring, parseRelease, verifyInRelease } from './release.js';
+import { cacheSeal } from '../cache-seal.js';
+import { checkRelease, keyringSource, loadKeyring, parseRelease, verifyInRelease, verifyInReleaseCached, type KeyringSource } from './release.js';
 import { isDistillError } from '../../errors.js';
 
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
@@ -84,5 +85,66 @@ describe('InRelease verification against the real Debian archive keyring', () =>
     expect(() => parseRelease('Suite: x\nSHA256:\n nothex 12 main/Packages\n')).toThrow(expect.objectContaining({ code: 'RELEASE_INVALID' }));
     expect(() => parseRelease('Suite: x\nDate: yesterday\nSHA256:\n')).toThrow(expect.objectContaining({ code: 'RELEASE_INVALID' }));
     expect(() => parseRelease('Suite: x\nMD5Sum:\n 0ed6d4c8891eb86358b94bb35d9e4da4 1 a\n')).toThrow(expect.objectContaining({ code: 'RELEASE_INVALID' }));
+  });
+});
+
+describe('remembered InRelease verifications (verifyInReleaseCached)', () => {
+  const now = new Date('2026-12-03T00:00:00Z');
+  const body = readFileSync(join(dataDir, 'bookworm-security_InRelease'));
+  /** The real Debian keyring as a source that counts how often it had to be parsed (a parse means openpgp verified). */
+  const counted = async (): Promise<KeyringSource & { loads: number }> => {
+    const inner = await keyringSource(KEYRING);
+    const source = { id: inner.id, loads: 0, load: () => { source.loads++; return inner.load(); } };
+    return source;
+  };
+
+  it('verifies once; the same bytes and keyring then give the same result without openpgp; any change verifies again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inrelease-cache-'));
+    try {
+      const cache = { cacheDir: dir, seal: cacheSeal(Buffer.alloc(32, 9)) };
+      const keyring = await counted();
+      const first = await verifyInReleaseCached(body, keyring, { now, cache });
+      expect(keyring.loads).toBe(1);
+      // Oracle: the uncached verification of the same bytes.
+      expect(first).toEqual(await verifyInRelease(body, await keyring.load(), { now }));
+      keyring.loads = 0;
+      expect(await verifyInReleaseCached(body, keyring, { now, cache })).toEqual(first);
+      expect(await verifyInReleaseCached(body, keyring, { now: new Date(now.getTime() + 86_400_000), cache })).toEqual(first);
+      expect(keyring.loads).toBe(0);
+
+      // The record stops applying at the signing keys' earliest expiry (read back from the record itself); from
+      // then on openpgp decides again, exactly as without a cache.
+      const [recordFile] = readdirSync(join(dir, 'sealed', 'inrelease'));
+      const sealedRecord = readFileSync(join(dir, 'sealed', 'inrelease', recordFile!), 'utf8');
+      const notAfter = (JSON.parse(sealedRecord.slice(sealedRecord.indexOf('\n') + 1)) as { notAfter: number | null }).notAfter;
+      expect(typeof notAfter).toBe('number');
+      const loads = keyring.loads;
+      await verifyInReleaseCached(body, keyring, { now: new Date(notAfter! - 1000), cache });
+      expect(keyring.loads).toBe(loads);
+      const late = new Date(notAfter! + 1000);
+      const uncached = await verifyInRelease(body, await keyring.load(), { now: late }).then((r) => r.signers, (e: { code?: string }) => e.code);
+      keyring.loads = loads;
+      const cachedLate = await verifyInReleaseCached(body, keyring, { now: late, cache }).then((r) => r.signers, (e: { code?: string }) => e.code);
+      expect(keyring.loads).toBe(loads + 1);
+      expect(cachedLate).toEqual(uncached);
+      keyring.loads = 0;
+
+      // Verified again: before the recorded verification, under another seal, with another keyring's bytes.
+      await verifyInReleaseCached(body, keyring, { now: new Date(now.getTime() - 60_000), cache });
+      expect(keyring.loads).toBe(1);
+      await verifyInReleaseCached(body, keyring, { now, cache: { cacheDir: dir, seal: cacheSeal(Buffer.alloc(32, 8)) } });
+      expect(keyring.loads).toBe(2);
+      const otherKeyring = { id: '0'.repeat(64), loads: 0, load: keyring.load };
+      await verifyInReleaseCached(body, otherKeyring, { now, cache });
+      expect(otherKeyring.loads).toBe(0);
+      expect(keyring.loads).toBe(3);
+
+      // A one-byte change is other bytes: verified, and refused, however warm the cache.
+      const tampered = Buffer.from(body.toString('utf8').replace('Codename: bookworm-security', 'Codename: bookworm-securitx'));
+      await expect(verifyInReleaseCached(tampered, keyring, { now, cache })).rejects.toMatchObject({ code: 'INRELEASE_BAD_SIGNATURE' });
+      await expect(verifyInReleaseCached(tampered, keyring, { now, cache })).rejects.toMatchObject({ code: 'INRELEASE_BAD_SIGNATURE' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,9 @@
 /** @module build/apt/release — InRelease: OpenPGP clearsign verification against a keyring, Release field parsing, freshness. */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
 import { DistillError } from '../../errors.js';
+import { readSealed, recordId, writeSealed, type CacheSeal } from '../cache-seal.js';
 import { field, parseDeb822 } from '../../debian/deb822.js';
 import { fetchBytes, type HttpOptions } from './http.js';
 import type { Repository } from './sources.js';
@@ -10,6 +12,37 @@ import type { Repository } from './sources.js';
 export const INRELEASE_MAX_BYTES = 16 * 1024 * 1024;
 
 export type Keyring = openpgp.PublicKey[];
+
+// openpgp is loaded only when a signature is actually verified: a warm build whose InReleases were verified before
+// (see verifyInReleaseCached) never needs it, and loading it costs about 60 ms.
+let openpgpModule: Promise<typeof openpgp> | undefined;
+function pgp(): Promise<typeof openpgp> {
+  return (openpgpModule ??= import('openpgp'));
+}
+
+/** A keyring not yet parsed: its identity (SHA256 of its bytes) and how to read it. */
+export interface KeyringSource {
+  /** SHA256 (hex) of the keyring's bytes: what a cached verification is bound to. */
+  id: string;
+  load(): Promise<Keyring>;
+}
+
+/** A keyring file as a source: read (and hashed) at once, parsed only when a signature must be verified. */
+export async function keyringSource(path: string): Promise<KeyringSource> {
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch (error) {
+    throw new DistillError('SOURCE_NOT_FOUND', `cannot read keyring ${path}: ${(error as Error).message}`, { subject: path, cause: error, hint: 'install debian-archive-keyring, or give a keyring path in the recipe or apt Signed-By' });
+  }
+  return bytesKeyringSource(data, path);
+}
+
+/** A keyring given as bytes or armored text (an inline Signed-By) as a source. */
+export function bytesKeyringSource(data: Buffer | string, subject: string): KeyringSource {
+  let parsed: Promise<Keyring> | undefined;
+  return { id: createHash('sha256').update(data).digest('hex'), load: () => (parsed ??= parseKeyring(data, subject)) };
+}
 
 /** One file listed under `SHA256:` in a Release. */
 export interface ReleaseFile {
@@ -51,6 +84,7 @@ export async function parseKeyring(data: Buffer | string, subject = 'keyring'): 
   }
   const armored = text ?? (buf.subarray(0, 64).toString('latin1').includes('-----BEGIN PGP') ? buf.toString('utf8') : undefined);
   try {
+    const openpgp = await pgp();
     const keys = armored !== undefined ? await openpgp.readKeys({ armoredKeys: armored }) : await openpgp.readKeys({ binaryKeys: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) });
     return keys.map((k) => k.toPublic());
   } catch (error) {
@@ -60,13 +94,7 @@ export async function parseKeyring(data: Buffer | string, subject = 'keyring'): 
 
 /** Reads a keyring file. */
 export async function loadKeyring(path: string): Promise<Keyring> {
-  let data: Buffer;
-  try {
-    data = await readFile(path);
-  } catch (error) {
-    throw new DistillError('SOURCE_NOT_FOUND', `cannot read keyring ${path}: ${(error as Error).message}`, { subject: path, cause: error, hint: 'install debian-archive-keyring, or give a keyring path in the recipe or apt Signed-By' });
-  }
-  return parseKeyring(data, path);
+  return (await keyringSource(path)).load();
 }
 
 /**
@@ -77,6 +105,7 @@ export async function loadKeyring(path: string): Promise<Keyring> {
 export async function verifyInRelease(input: Buffer | string, keyring: Keyring, options: { now: Date; subject?: string }): Promise<{ signedText: string; signers: string[] }> {
   const subject = options.subject ?? 'InRelease';
   const text = typeof input === 'string' ? input : input.toString('utf8');
+  const openpgp = await pgp();
   let message: openpgp.CleartextMessage;
   try {
     message = await openpgp.readCleartextMessage({ cleartextMessage: text });
@@ -171,11 +200,89 @@ export function distsUrl(repo: Repository, relative: string): string {
   return `${repo.uri}/dists/${repo.suite}/${relative}`;
 }
 
-/** Fetches `dists/<suite>/InRelease`, verifies it against the keyring and checks it is fresh and for this suite. */
-export async function fetchRelease(repo: Repository, keyring: Keyring, options: HttpOptions & { now: Date }): Promise<VerifiedRelease> {
+/** Where verified InReleases are remembered: a cache directory and the seal its records must carry. */
+export interface VerificationCache {
+  cacheDir: string;
+  seal: CacheSeal;
+}
+
+const VERIFIED_KIND = 'inrelease';
+
+interface VerifiedRecord {
+  signers: string[];
+  signedText: string;
+  /** When the signatures were verified (ms); the record is not used at an earlier time. */
+  verifiedAt: number;
+  /** The earliest expiry of a signing key (ms), or null when none expires; the record is not used from then on. */
+  notAfter: number | null;
+}
+
+/**
+ * The earliest expiry (ms) of the keys (primary and subkey) that made the verified signatures, null when none
+ * expires, or undefined when openpgp cannot tell (then nothing is remembered).
+ */
+async function signingKeysExpiry(keyring: Keyring, signers: readonly string[]): Promise<number | null | undefined> {
+  let earliest = Infinity;
+  let found = 0;
+  for (const key of keyring) {
+    for (const k of key.getKeys()) {
+      if (!signers.includes(k.getKeyID().toHex())) continue;
+      found++;
+      const times = [await key.getExpirationTime().catch(() => null)];
+      if (k !== key) times.push(await (k as openpgp.Subkey).getExpirationTime().catch(() => null));
+      for (const t of times) {
+        if (t === null) return undefined;
+        if (t instanceof Date) earliest = Math.min(earliest, t.getTime());
+      }
+    }
+  }
+  if (found === 0) return undefined;
+  return earliest === Infinity ? null : earliest;
+}
+
+/**
+ * verifyInRelease, remembered: the same InRelease bytes, verified before against the same keyring bytes, give the
+ * same result without openpgp, provided the record authenticates under the cache's seal and `now` lies between the
+ * verification and the earliest expiry of a signing key. A revoked or replaced key changes the keyring's bytes, so
+ * the record no longer applies. Valid-Until is the caller's check (checkRelease), made on every use.
+ */
+export async function verifyInReleaseCached(input: Buffer, keyring: KeyringSource, options: { now: Date; subject?: string; cache?: VerificationCache }): Promise<{ signedText: string; signers: string[] }> {
+  const cache = options.cache;
+  const now = options.now.getTime();
+  const id = recordId('inrelease v1', keyring.id, createHash('sha256').update(input).digest('hex'));
+  if (cache !== undefined) {
+    const body = await readSealed(cache.cacheDir, cache.seal, VERIFIED_KIND, id);
+    if (body !== undefined) {
+      try {
+        const record = JSON.parse(body.toString('utf8')) as VerifiedRecord;
+        if (record.verifiedAt <= now && (record.notAfter === null || now < record.notAfter) && record.signers.length > 0) return { signedText: record.signedText, signers: record.signers };
+      } catch {
+        // An unreadable record is a miss.
+      }
+    }
+  }
+  const keys = await keyring.load();
+  const verified = await verifyInRelease(input, keys, { now: options.now, ...(options.subject === undefined ? {} : { subject: options.subject }) });
+  if (cache !== undefined) {
+    const notAfter = await signingKeysExpiry(keys, verified.signers);
+    if (notAfter !== undefined && (notAfter === null || now < notAfter)) {
+      const record: VerifiedRecord = { signers: verified.signers, signedText: verified.signedText, verifiedAt: now, notAfter };
+      await writeSealed(cache.cacheDir, cache.seal, VERIFIED_KIND, id, Buffer.from(JSON.stringify(record)));
+    }
+  }
+  return verified;
+}
+
+/**
+ * Fetches `dists/<suite>/InRelease`, verifies it against the keyring and checks it is fresh and for this suite. With a
+ * verification cache, an InRelease verified before (same bytes, same keyring) is not verified again.
+ */
+export async function fetchRelease(repo: Repository, keyring: Keyring | KeyringSource, options: HttpOptions & { now: Date; verificationCache?: VerificationCache }): Promise<VerifiedRelease> {
   const url = distsUrl(repo, 'InRelease');
   const body = await fetchBytes(url, INRELEASE_MAX_BYTES, options);
-  const { signedText, signers } = await verifyInRelease(body, keyring, { now: options.now, subject: url });
+  const { signedText, signers } = Array.isArray(keyring)
+    ? await verifyInRelease(body, keyring, { now: options.now, subject: url })
+    : await verifyInReleaseCached(body, keyring, { now: options.now, subject: url, ...(options.verificationCache === undefined ? {} : { cache: options.verificationCache }) });
   const release = parseRelease(signedText, url);
   checkRelease(release, repo.suite, options.now, url);
   return { release, signedText, signers };

@@ -4,7 +4,7 @@ import { debScheme } from '../../versions/deb.js';
 import type { HttpOptions } from './http.js';
 import { fetchPackagesText, packagesPath, type PackageRecord } from './packages.js';
 import { indexPackages, type PackagesPart } from './packages-index.js';
-import { distsUrl, fetchRelease, loadKeyring, parseKeyring, type Keyring, type Release } from './release.js';
+import { bytesKeyringSource, distsUrl, fetchRelease, keyringSource, type KeyringSource, type Release, type VerificationCache } from './release.js';
 import { indexCache } from './fetch-deb.js';
 import type { Repository } from './sources.js';
 
@@ -22,6 +22,15 @@ export interface OpenRepositoriesOptions extends HttpOptions {
   now: Date;
   /** Called with each index URL actually downloaded (or `cache:<hex>`). */
   onFetch?: (url: string) => void;
+  /** Remember verified InReleases (sealed records in the cache), so unchanged ones are not verified again. */
+  verificationCache?: VerificationCache;
+}
+
+/** A repository whose InRelease verified: what its indices are checked against. */
+export interface VerifiedRepository {
+  repository: Repository;
+  release: Release;
+  signers: string[];
 }
 
 /** A package record and the repository it came from (where its .deb is fetched). */
@@ -71,28 +80,38 @@ function compareRecords(a: IndexedPackage, b: IndexedPackage): number {
 }
 
 /**
- * Verifies each repository's InRelease, downloads and checks its Packages indices for `arch` (every component),
- * and merges them: per package name, the highest version wins (debScheme order); equal versions keep the
- * repository listed first. Repositories restricted to other architectures are skipped.
+ * Fetches and verifies the InRelease of each repository that serves `arch` (signature, Valid-Until, suite), in the
+ * given order. A bad signature, an unknown key or an expired Release refuses the whole set.
  */
-export async function openRepositories(repos: readonly Repository[], options: OpenRepositoriesOptions): Promise<PackageIndex> {
+export async function verifyRepositories(repos: readonly Repository[], options: Omit<OpenRepositoriesOptions, 'cacheDir'>): Promise<VerifiedRepository[]> {
   if (repos.length === 0) throw new DistillError('USAGE', 'no repositories to open', { subject: 'repositories' });
-  const keyrings = new Map<string, Promise<Keyring>>();
-  const keyringFor = (repo: Repository): Promise<Keyring> => {
+  const keyrings = new Map<string, Promise<KeyringSource>>();
+  const keyringFor = (repo: Repository): Promise<KeyringSource> => {
     const key = repo.inlineKey !== undefined ? `inline:${repo.inlineKey}` : repo.keyring ?? options.keyringPath;
     let k = keyrings.get(key);
     if (k === undefined) {
-      k = repo.inlineKey !== undefined ? parseKeyring(repo.inlineKey, `Signed-By of ${repo.uri} ${repo.suite}`) : loadKeyring(repo.keyring ?? options.keyringPath);
+      k = repo.inlineKey !== undefined ? Promise.resolve(bytesKeyringSource(repo.inlineKey, `Signed-By of ${repo.uri} ${repo.suite}`)) : keyringSource(repo.keyring ?? options.keyringPath);
       keyrings.set(key, k);
     }
     return k;
   };
-  const cache = indexCache(options.cacheDir);
   const selected = repos.filter((r) => r.archs === undefined || r.archs.includes(options.arch));
-  // Repositories are independent: verify and download them concurrently, merge in the given order.
-  const opened = await Promise.all(selected.map(async (repository) => {
-    const keyring = await keyringFor(repository);
-    const { release, signers } = await fetchRelease(repository, keyring, options);
+  // Repositories are independent: verify them concurrently, keep the given order.
+  return Promise.all(selected.map(async (repository) => {
+    const { release, signers } = await fetchRelease(repository, await keyringFor(repository), options);
+    return { repository, release, signers };
+  }));
+}
+
+/**
+ * Verifies each repository's InRelease (or takes them from `verified`), downloads and checks its Packages indices
+ * for `arch` (every component), and merges them: per package name, the highest version wins (debScheme order); equal
+ * versions keep the repository listed first. Repositories restricted to other architectures are skipped.
+ */
+export async function openRepositories(repos: readonly Repository[], options: OpenRepositoriesOptions & { verified?: readonly VerifiedRepository[] }): Promise<PackageIndex> {
+  const verified = options.verified ?? await verifyRepositories(repos, options);
+  const cache = indexCache(options.cacheDir);
+  const opened = await Promise.all(verified.map(async ({ repository, release, signers }) => {
     const parts = await Promise.all(repository.components.map(async (component) => {
       const text = await fetchPackagesText(repository, release, component, options.arch, { ...options, cache });
       return indexPackages(text, distsUrl(repository, packagesPath(component, options.arch)));
