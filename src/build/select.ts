@@ -219,12 +219,24 @@ export interface KeptFile {
  * files (and hardlinks) kept, with their MD5s — conffiles left out, as dpkg's md5sums does. Directories a package
  * ships that already exist keep the first owner/mode seen.
  */
+// A base package is installed into two trees (the base layer's and the image's): its files are hashed once.
+const md5OfContent = new WeakMap<Buffer, string>();
+
+function md5Of(content: Buffer): string {
+  let md5 = md5OfContent.get(content);
+  if (md5 === undefined) {
+    md5 = createHash('md5').update(content).digest('hex');
+    md5OfContent.set(content, md5);
+  }
+  return md5;
+}
+
 export function installSelection(tree: ImageTree, selection: Selection): KeptFile[] {
   addMergedUsrLinks(tree, selection.usrMergedDirs);
   const origin = selection.package;
   const kept: KeptFile[] = [];
   const conffiles = new Set(selection.conffiles);
-  const md5Of = new Map<string, string>();
+  const md5ByPath = new Map<string, string>();
   const order = { dir: 0, file: 1, symlink: 2, hardlink: 3 } as const;
   const entries = [...selection.entries].sort((a, b) => order[a.type] - order[b.type]);
   for (const entry of entries) {
@@ -235,13 +247,14 @@ export function installSelection(tree: ImageTree, selection: Selection): KeptFil
     }
     const node = { type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime, origin } as const;
     if (entry.type === 'file') {
-      const path = tree.add(entry.path, { ...node, content: entry.content ?? Buffer.alloc(0) });
-      const md5 = createHash('md5').update(entry.content ?? Buffer.alloc(0)).digest('hex');
-      md5Of.set(entry.path, md5);
+      const content = entry.content ?? Buffer.alloc(0);
+      const path = tree.add(entry.path, { ...node, content });
+      const md5 = md5Of(content);
+      md5ByPath.set(entry.path, md5);
       if (!conffiles.has(entry.path)) kept.push({ path, md5 });
     } else {
       const path = tree.add(entry.path, { ...node, target: entry.target ?? '' });
-      const md5 = entry.type === 'hardlink' ? md5Of.get(entry.target ?? '') : undefined;
+      const md5 = entry.type === 'hardlink' ? md5ByPath.get(entry.target ?? '') : undefined;
       if (md5 !== undefined && !conffiles.has(entry.path)) kept.push({ path, md5 });
     }
   }

@@ -1,5 +1,6 @@
 /** @module report/formats/cyclonedx — the scan report as CycloneDX 1.6 JSON: the SBOM's components plus `vulnerabilities`. */
-import * as CDX from '@cyclonedx/cyclonedx-library';
+import * as Enums from '@cyclonedx/cyclonedx-library/Enums';
+import * as Models from '@cyclonedx/cyclonedx-library/Models';
 import { DistillError } from '../../errors.js';
 import type { Finding } from '../../match/finding.js';
 import { buildCycloneDxBom, serializeCycloneDxBom } from '../../sbom/formats/cyclonedx.js';
@@ -8,7 +9,6 @@ import type { Severity } from '../../vuln/severity.js';
 import type { CvssScore, FeedName } from '../../vuln/vulnerability.js';
 import type { ScanReport } from '../scan-report.js';
 
-const { Models, Enums } = CDX;
 
 export interface ScanCycloneDxOptions {
   space?: number;
@@ -25,7 +25,7 @@ const FEED_SOURCES: Record<FeedName, { name: string; url: string }> = {
   kev: { name: 'CISA KEV', url: 'https://www.cisa.gov/known-exploited-vulnerabilities-catalog' },
 };
 
-const SEVERITY: Record<Severity, CDX.Enums.Vulnerability.Severity> = {
+const SEVERITY: Record<Severity, Enums.Vulnerability.Severity> = {
   critical: Enums.Vulnerability.Severity.Critical,
   high: Enums.Vulnerability.Severity.High,
   medium: Enums.Vulnerability.Severity.Medium,
@@ -35,14 +35,14 @@ const SEVERITY: Record<Severity, CDX.Enums.Vulnerability.Severity> = {
   unknown: Enums.Vulnerability.Severity.Unknown,
 };
 
-const METHOD: Record<CvssScore['version'], CDX.Enums.Vulnerability.RatingMethod> = {
+const METHOD: Record<CvssScore['version'], Enums.Vulnerability.RatingMethod> = {
   '2.0': Enums.Vulnerability.RatingMethod.CVSSv2,
   '3.0': Enums.Vulnerability.RatingMethod.CVSSv3,
   '3.1': Enums.Vulnerability.RatingMethod.CVSSv31,
   '4.0': Enums.Vulnerability.RatingMethod.CVSSv4,
 };
 
-function cvssSeverity(score: number): CDX.Enums.Vulnerability.Severity {
+function cvssSeverity(score: number): Enums.Vulnerability.Severity {
   if (score >= 9) return Enums.Vulnerability.Severity.Critical;
   if (score >= 7) return Enums.Vulnerability.Severity.High;
   if (score >= 4) return Enums.Vulnerability.Severity.Medium;
@@ -50,11 +50,11 @@ function cvssSeverity(score: number): CDX.Enums.Vulnerability.Severity {
   return Enums.Vulnerability.Severity.None;
 }
 
-function source(feed: FeedName): CDX.Models.Vulnerability.Source {
+function source(feed: FeedName): Models.Vulnerability.Source {
   return new Models.Vulnerability.Source(FEED_SOURCES[feed]);
 }
 
-function analysisOf(f: Finding): CDX.Models.Vulnerability.Analysis | undefined {
+function analysisOf(f: Finding): Models.Vulnerability.Analysis | undefined {
   const s = f.suppressed;
   // Shown findings get no analysis: distill has not triaged them (their fix state is in distill:fixState).
   if (!s) return undefined;
@@ -72,7 +72,7 @@ function analysisOf(f: Finding): CDX.Models.Vulnerability.Analysis | undefined {
 }
 
 /** OpenVEX justifications → CycloneDX's (the mapping CycloneDX's VEX guidance gives). */
-function vexJustification(reason: string): CDX.Enums.Vulnerability.AnalysisJustification | undefined {
+function vexJustification(reason: string): Enums.Vulnerability.AnalysisJustification | undefined {
   const J = Enums.Vulnerability.AnalysisJustification;
   if (/component_not_present|vulnerable_code_not_present|code_not_present/.test(reason)) return J.CodeNotPresent;
   if (/vulnerable_code_not_in_execute_path|vulnerable_code_cannot_be_controlled_by_adversary|code_not_reachable/.test(reason)) return J.CodeNotReachable;
@@ -82,7 +82,7 @@ function vexJustification(reason: string): CDX.Enums.Vulnerability.AnalysisJusti
   return undefined;
 }
 
-function vulnerabilityFor(f: Finding, ref: CDX.Models.BomRef): CDX.Models.Vulnerability.Vulnerability {
+function vulnerabilityFor(f: Finding, ref: Models.BomRef): Models.Vulnerability.Vulnerability {
   const v = new Models.Vulnerability.Vulnerability({
     // bom-refs must be unique: one CycloneDX vulnerability per (id, package), as each has its own analysis.
     bomRef: `vuln:${f.vulnId}:${f.packageId}`,

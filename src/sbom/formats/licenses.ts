@@ -1,5 +1,5 @@
 /** @module sbom/formats/licenses — classify declared licenses as SPDX id, SPDX expression or free-form name. */
-import * as CDX from '@cyclonedx/cyclonedx-library';
+import * as SPDX from '@cyclonedx/cyclonedx-library/SPDX';
 
 export type LicenseKind = { kind: 'id'; id: string } | { kind: 'expression'; expression: string } | { kind: 'name'; name: string };
 
@@ -7,7 +7,7 @@ const OPERATORS = new Set(['AND', 'OR', 'WITH']);
 
 /** True for a known SPDX license id (as listed in the schema the CycloneDX library ships) or `LicenseRef-…`. */
 export function isSpdxLicenseId(value: string): boolean {
-  return CDX.SPDX.isSupportedSpdxId(value) || /^LicenseRef-[A-Za-z0-9.-]+$/.test(value);
+  return SPDX.isSupportedSpdxId(value) || /^LicenseRef-[A-Za-z0-9.-]+$/.test(value);
 }
 
 /**
@@ -45,7 +45,7 @@ export function isSpdxExpression(value: string): boolean {
 
 export function classifyLicense(value: string): LicenseKind {
   const trimmed = value.trim();
-  if (CDX.SPDX.isSupportedSpdxId(trimmed)) return { kind: 'id', id: trimmed };
+  if (SPDX.isSupportedSpdxId(trimmed)) return { kind: 'id', id: trimmed };
   if (isSpdxExpression(trimmed)) return { kind: 'expression', expression: trimmed };
   return { kind: 'name', name: trimmed };
 }
