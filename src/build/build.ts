@@ -368,21 +368,33 @@ export function imageSbom(input: { name: string; arch: string; packages: readonl
 
 const gunzipAsync = promisify(gunzip);
 
+const LAYER_KIND = 'layer';
+const LAYER_RECORD = /^sha256:([0-9a-f]{64}) ([0-9]{1,15})\n$/;
+
 /**
  * The layer module's buildLayer (same tar bytes), with the gzip blob cached in the download cache by diffId
- * (`<diffId hex>.layer.gz`). A cached blob is used only when it decompresses to exactly this tar, so the layer
- * content never depends on the cache; anything else (damaged, truncated, foreign) is recompressed and rewritten.
+ * (`<diffId hex>.layer.gz`). A cached blob is used only when it is known to compress exactly this tar: with a seal,
+ * when the sealed record for this diffId names the blob's SHA256 (one hash of the blob); without one, when it
+ * decompresses to exactly this tar. So the layer content never depends on the cache; anything else (damaged,
+ * truncated, foreign) is recompressed and rewritten.
  */
-export async function buildLayerCached(tree: FileTree, options: LayerOptions, cacheDir: string): Promise<BuiltLayer> {
+export async function buildLayerCached(tree: FileTree, options: LayerOptions, cacheDir: string, seal?: CacheSeal): Promise<BuiltLayer> {
   const tar = Buffer.concat([...tarChunks(treeEntries(tree), { mtime: options.mtime })]);
   const diffHex = createHash('sha256').update(tar).digest('hex');
   const path = cachePath(cacheDir, diffHex, '.layer.gz');
+  const record = seal === undefined ? undefined : LAYER_RECORD.exec((await readSealed(cacheDir, seal, LAYER_KIND, diffHex, 4096))?.toString('latin1') ?? '');
   const blob = await readFile(path).catch(() => undefined);
   if (blob !== undefined) {
-    // The output bound keeps a hostile entry from inflating without limit.
-    const back = await gunzipAsync(blob, { maxOutputLength: tar.length + 1 }).catch(() => undefined);
-    if (back !== undefined && back.equals(tar)) {
-      const layer: BuiltLayer = { tar, diffId: `sha256:${diffHex}`, blob, digest: `sha256:${createHash('sha256').update(blob).digest('hex')}`, size: blob.length, mediaType: MediaType.ociLayerGzip };
+    const digestHex = createHash('sha256').update(blob).digest('hex');
+    let known = record !== undefined && record !== null && record[1] === digestHex && Number(record[2]) === blob.length;
+    if (!known) {
+      // The output bound keeps a hostile entry from inflating without limit.
+      const back = await gunzipAsync(blob, { maxOutputLength: tar.length + 1 }).catch(() => undefined);
+      known = back !== undefined && back.equals(tar);
+      if (known && seal !== undefined) await writeSealed(cacheDir, seal, LAYER_KIND, diffHex, Buffer.from(`sha256:${digestHex} ${blob.length}\n`));
+    }
+    if (known) {
+      const layer: BuiltLayer = { tar, diffId: `sha256:${diffHex}`, blob, digest: `sha256:${digestHex}`, size: blob.length, mediaType: MediaType.ociLayerGzip };
       if (options.comment !== undefined) layer.comment = options.comment;
       if (options.createdBy !== undefined) layer.createdBy = options.createdBy;
       return layer;
@@ -394,6 +406,7 @@ export async function buildLayerCached(tree: FileTree, options: LayerOptions, ca
     await mkdir(dirname(path), { recursive: true });
     await writeFile(tmp, layer.blob);
     await rename(tmp, path);
+    if (seal !== undefined) await writeSealed(cacheDir, seal, LAYER_KIND, diffHex, Buffer.from(`sha256:${layer.digest.slice(7)} ${layer.size}\n`));
   } catch {
     // An unwritable cache only costs the next build a compression.
     await rm(tmp, { force: true });
@@ -706,11 +719,11 @@ async function buildArch(recipe: Recipe, baseRecipe: Recipe, arch: string, diges
   tree.addFile(IMAGE_SBOM_CYCLONEDX, encodeSbom(inner, 'cyclonedx-json'), { mode: 0o644, mtime: epoch, origin: 'setup:sbom' });
 
   // The two layers compress (or re-verify from the cache) on the thread pool at the same time; events stay in order.
-  const basePending = buildLayerCached(toLayerTree(baseTree.walk()), { mtime: baseEpoch, comment: `distill base layer: ${[...baseNames].filter((n) => installed.some((i) => i.resolved.name === n)).sort().join(' ')}`, createdBy: 'distill build (base)' }, options.cacheDir);
+  const basePending = buildLayerCached(toLayerTree(baseTree.walk()), { mtime: baseEpoch, comment: `distill base layer: ${[...baseNames].filter((n) => installed.some((i) => i.resolved.name === n)).sort().join(' ')}`, createdBy: 'distill build (base)' }, options.cacheDir, seal);
   // Observed below; this only keeps a failure from being reported as unhandled while the app tree is diffed.
   basePending.catch(() => {});
   const appTree = diffTree(tree, baseTree, epoch);
-  const appPending = appTree.size > 0 ? buildLayerCached(appTree, { mtime: epoch, comment: `distill ${recipe.name}: packages, accounts, setup`, createdBy: `distill build ${recipe.name}` }, options.cacheDir) : undefined;
+  const appPending = appTree.size > 0 ? buildLayerCached(appTree, { mtime: epoch, comment: `distill ${recipe.name}: packages, accounts, setup`, createdBy: `distill build ${recipe.name}` }, options.cacheDir, seal) : undefined;
   appPending?.catch(() => {});
   const baseLayer = await basePending;
   options.onProgress?.({ kind: 'layer-built', arch, layer: 'base', digest: baseLayer.digest, size: baseLayer.size });

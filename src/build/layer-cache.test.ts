@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildLayerCached } from './build.js';
+import { cacheSeal, sealedPath } from './cache-seal.js';
 import { buildLayer, type FileTree } from './layer.js';
 
 function tree(text: string): FileTree {
@@ -40,6 +41,40 @@ describe('layer blob cache', () => {
         expect(again.digest).toBe(expected.digest);
         expect(again.blob.equals(expected.blob)).toBe(true);
         expect(readFileSync(entry).equals(expected.blob)).toBe(true);
+      }
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it('with a seal, a warm hit is the sealed record plus one hash of the blob; a blob the record does not name, or a record under another key, is recompressed', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'distill-layer-cache-'));
+    try {
+      const seal = cacheSeal(Buffer.alloc(32, 4));
+      const options = { mtime: 150 };
+      const expected = await buildLayer(tree('hello\n'), options);
+      await buildLayerCached(tree('hello\n'), options, cacheDir, seal);
+      const diffHex = expected.diffId.slice(7);
+      const entry = join(cacheDir, 'sha256', `${diffHex}.layer.gz`);
+      const recordPath = sealedPath(cacheDir, 'layer', diffHex);
+      expect(seal.open('layer', diffHex, readFileSync(recordPath))?.toString()).toBe(`sha256:${expected.digest.slice(7)} ${expected.size}\n`);
+      const warm = await buildLayerCached(tree('hello\n'), options, cacheDir, seal);
+      expect([warm.digest, warm.blob.equals(expected.blob), warm.tar.equals(expected.tar)]).toEqual([expected.digest, true, true]);
+
+      const other = (await buildLayer(tree('other\n'), options)).blob;
+      const otherHex = (await buildLayer(tree('other\n'), options)).digest.slice(7);
+      const forgedBody = Buffer.from(`sha256:${otherHex} ${other.length}\n`);
+      const attempts: [string, Buffer, Buffer][] = [
+        ['another layer\'s blob under the genuine record', other, readFileSync(recordPath)],
+        ['another layer\'s blob, record sealed under another key', other, cacheSeal(Buffer.alloc(32, 5)).seal('layer', diffHex, forgedBody)],
+        ['another layer\'s blob, unsealed record', other, forgedBody],
+      ];
+      for (const [what, blob, record] of attempts) {
+        writeFileSync(entry, blob);
+        writeFileSync(recordPath, record);
+        const again = await buildLayerCached(tree('hello\n'), options, cacheDir, seal);
+        expect(again.digest, what).toBe(expected.digest);
+        expect(readFileSync(entry).equals(expected.blob), what).toBe(true);
       }
     } finally {
       rmSync(cacheDir, { recursive: true, force: true });
