@@ -125,6 +125,17 @@ export function renderCatalog(entries: CatalogEntry[]): string {
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
+const CACHE_HELP = `
+Examples:
+  distill build images/nginx.yaml -o docker-archive:nginx.tar --arch amd64
+  distill build images/nginx.yaml -o oci:out/nginx --locked
+  distill build images/python.yaml --explain
+
+Cache: .debs and indices are checked against the signed archive on every use. Derived results (verified
+InReleases, resolutions, decompressed data.tars, layer blobs) are reused only when sealed with the cache key
+~/.config/distill/cache-key (made on first use, mode 0600) or $DISTILL_CACHE_KEY (hex; for CI, keep it out
+of the cached directory). See docs/build.md, "What the cache trusts".`;
+
 export function registerBuildCommand(program: Command): void {
   program
     .command('build')
@@ -141,6 +152,7 @@ export function registerBuildCommand(program: Command): void {
     .option('--format <format>', 'text or json', 'text')
     .option('-q, --quiet', 'no progress on stderr')
     .option('--push <ref>', 'push the result (every architecture) to a registry, e.g. 127.0.0.1:5000/distill/nginx:1.22 (see docs/registry.md)')
+    .addHelpText('after', CACHE_HELP)
     .action(async (recipe: string, opts: Record<string, unknown>) => {
       const options = commonOptions(opts);
       if (opts.output !== undefined) options.output = opts.output as string;
