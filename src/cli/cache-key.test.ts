@@ -1,5 +1,6 @@
 /** @module cli/cache-key.test — the cache key: made once (0600) outside the cache, taken from DISTILL_CACHE_KEY, refused when others can read it. */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,20 @@ describe('cache key', () => {
     // Another config home is another key.
     expect(Buffer.from(cacheKey({ XDG_CONFIG_HOME: join(work, 'other') })!).equals(Buffer.from(key!))).toBe(false);
   });
+
+  it('first builds started together agree on one key (the file appears whole or not at all)', async () => {
+    const home = join(work, 'race');
+    const module = join(import.meta.dirname, 'cache-key.ts');
+    const script = `import { cacheKey } from ${JSON.stringify(module)}; process.stdout.write(Buffer.from(cacheKey({ XDG_CONFIG_HOME: ${JSON.stringify(home)} })).toString('hex'));`;
+    const keys = await Promise.all(Array.from({ length: 6 }, () => new Promise<string>((done, fail) => {
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], (error, stdout) => (error ? fail(error) : done(stdout)));
+    })));
+    expect(new Set(keys).size).toBe(1);
+    expect(keys[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(readFileSync(cacheKeyPath({ XDG_CONFIG_HOME: home }), 'latin1')).toBe(`${keys[0]}\n`);
+    // No temp files are left next to it.
+    expect(readdirSync(join(home, 'distill'))).toEqual(['cache-key']);
+  }, 60_000);
 
   it('DISTILL_CACHE_KEY wins (for CI, where the key must not travel with a restored cache); a malformed one is a usage error', () => {
     const env = { XDG_CONFIG_HOME: join(work, 'unused'), DISTILL_CACHE_KEY: 'AB'.repeat(32) };

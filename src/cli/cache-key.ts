@@ -1,6 +1,6 @@
 /** @module cli/cache-key — the per-user key that seals the build cache's derived records, kept outside the cache. */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, openSync, readFileSync, closeSync, writeSync, statSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DistillError } from '../errors.js';
@@ -34,21 +34,21 @@ export function cacheKey(env: NodeJS.ProcessEnv = process.env): Uint8Array | und
   if (text === undefined) {
     try {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      const fd = openSync(path, 'wx', 0o600);
+      // Written whole to a temp file, then linked into place: a concurrent first build sees either no key or the
+      // whole key, and when two race, both use the one that was linked first.
+      const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      writeFileSync(tmp, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
       try {
-        writeSync(fd, `${randomBytes(32).toString('hex')}\n`);
+        linkSync(tmp, path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       } finally {
-        closeSync(fd);
+        rmSync(tmp, { force: true });
       }
-      chmodSync(path, 0o600);
       text = readFileSync(path, 'latin1').trim();
     } catch {
-      // Another process may have created it meanwhile; else there is no key and the sealed records stay unused.
-      try {
-        text = readFileSync(path, 'latin1').trim();
-      } catch {
-        return undefined;
-      }
+      // No key: the sealed records stay unused.
+      return undefined;
     }
   }
   if ((statSync(path).mode & 0o077) !== 0) {
