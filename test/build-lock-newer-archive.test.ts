@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, lockImage, type BuildOptions } from '../src/build/build.js';
 import { parseLock, serializeLock, type LockedPackage } from '../src/build/lock.js';
-import { DistillError } from '../src/errors.js';
-import { signedTestRepo } from './helpers/signed-repo.js';
+import { rejection } from './helpers/registry.js';
+import { scanPackages as scan, signedTestRepo, signStableSuite } from './helpers/signed-repo.js';
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,30 +40,8 @@ const field = (paragraph: string, name: string): string | undefined => new RegEx
 const probeVersions = (packagesText: string): string[] =>
   paragraphs(packagesText).filter((p) => field(p, 'Package') === 'distill-probe').map((p) => field(p, 'Version')!).sort();
 
-/** Writes `dists/stable` of a state: the Packages text, its xz, a Release over both, InRelease signed by the test key. */
-async function signState(s: State, packagesText: string, date: string): Promise<void> {
-  const dir = join(stateDir(s), 'dists', 'stable', 'main', 'binary-amd64');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'Packages'), packagesText);
-  const script = `set -euo pipefail
-cd "$REPO"
-dir=dists/stable/main/binary-amd64
-xz -k -f "$dir/Packages"
-{
-  echo "Origin: distill-lock-test"; echo "Suite: stable"; echo "Codename: stable"; echo "Date: $DATE"
-  echo "Architectures: amd64"; echo "Components: main"; echo "SHA256:"
-  for f in Packages Packages.xz; do printf ' %s %16d %s\\n' "$(sha256sum "$dir/$f" | cut -d' ' -f1)" "$(stat -c %s "$dir/$f")" "main/binary-amd64/$f"; done
-} > dists/stable/Release
-gpg --homedir "$GNUPGHOME" --batch --quiet --yes --pinentry-mode loopback --passphrase '' --digest-algo SHA256 --clearsign -o dists/stable/InRelease dists/stable/Release
-gpgv --keyring "$KEYRING" dists/stable/InRelease 2>/dev/null`;
-  await run('bash', ['-c', script], { env: { ...process.env, REPO: stateDir(s), GNUPGHOME: gnupg, DATE: date, KEYRING: keyring } });
-}
-
-/** dpkg-scanpackages over `dirs` (relative to `cwd`), every version kept: the index oracle, as the archive tools write it. */
-async function scan(cwd: string, dirs: string[]): Promise<string> {
-  const texts = await Promise.all(dirs.map(async (d) => (await run('dpkg-scanpackages', ['--multiversion', d, '/dev/null'], { cwd })).stdout));
-  return texts.map((t) => t.trimEnd()).join('\n\n') + '\n';
-}
+/** Signs `dists/stable` of a state with this archive's key. */
+const signState = (s: State, packagesText: string, date: string): Promise<void> => signStableSuite(stateDir(s), packagesText, { gnupg, keyring, date, origin: 'distill-lock-test' });
 
 const hoursAgo = (h: number): string => new Date(Date.now() - h * 3600_000).toUTCString().replace('GMT', '+0000');
 
@@ -77,17 +55,6 @@ function options(cacheDir: string, extra: Partial<BuildOptions> = {}): BuildOpti
 
 const freshCache = (): string => mkdtempSync(join(work, 'cache-'));
 const probeOf = (packages: readonly { name: string; version: string; sha256: string }[]) => packages.find((p) => p.name === 'distill-probe');
-
-/** Catches the DistillError a call must refuse with. */
-async function refusal(p: Promise<unknown>): Promise<DistillError> {
-  try {
-    await p;
-  } catch (error) {
-    if (error instanceof DistillError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal, the call succeeded');
-}
 
 let probe10: { sha256: string; size: number };
 let probe11: { sha256: string };
@@ -249,7 +216,7 @@ describe('distill lock + build --locked when the archive moves on under an uncha
     current = 'dropped';
     expect(existsSync(join(stateDir('dropped'), 'pool', 'main', 'distill-probe_1.0_all.deb'))).toBe(true);
     const out = join(work, 'dropped-locked.tar');
-    const error = await refusal(buildImage(recipePath, options(cacheDir, { locked: true, output: `oci-archive:${out}` })));
+    const error = await rejection(buildImage(recipePath, options(cacheDir, { locked: true, output: `oci-archive:${out}` })));
     expect(error.code).toBe('LOCK_STALE');
     expect(error.subject).toBe('distill-probe');
     expect(error.message).toContain('distill-probe 1.0');
@@ -265,7 +232,7 @@ describe('distill lock + build --locked when the archive moves on under an uncha
     await lockAndBuild(cacheDir);
     current = 'republished';
     const out = join(work, 'republished-locked.tar');
-    const error = await refusal(buildImage(recipePath, options(cacheDir, { locked: true, output: `oci-archive:${out}` })));
+    const error = await rejection(buildImage(recipePath, options(cacheDir, { locked: true, output: `oci-archive:${out}` })));
     expect(error.code).toBe('LOCK_STALE');
     expect(error.subject).toBe('distill-probe');
     expect(error.message).toContain(republished10.sha256);
@@ -283,7 +250,7 @@ describe('distill lock + build --locked when the archive moves on under an uncha
     current = 'tampered';
     const out = join(work, 'tampered-locked.tar');
     for (const locked of [true, false]) {
-      const error = await refusal(buildImage(recipePath, options(freshCache(), { locked, output: `oci-archive:${out}` })));
+      const error = await rejection(buildImage(recipePath, options(freshCache(), { locked, output: `oci-archive:${out}` })));
       expect(error.code).toBe('DEB_HASH_MISMATCH');
       expect(existsSync(out)).toBe(false);
     }
@@ -298,7 +265,7 @@ describe('distill lock + build --locked when the archive moves on under an uncha
     entry.sha256 = probe11.sha256;
     writeFileSync(lockPath, serializeLock(edited));
     const out = join(work, 'edited-locked.tar');
-    const error = await refusal(buildImage(recipePath, options(cacheDir, { locked: true, output: `oci-archive:${out}` })));
+    const error = await rejection(buildImage(recipePath, options(cacheDir, { locked: true, output: `oci-archive:${out}` })));
     expect(error.code).toBe('LOCK_STALE');
     expect(error.subject).toBe('distill-probe');
     expect(error.message).toContain(`locked ${probe11.sha256}`);
@@ -386,7 +353,7 @@ describe('the sealed cache records of a warm build (remembered resolution, data.
     expect(warm.archs[0]!.packages).toEqual(cold.archs[0]!.packages);
 
     // Records sealed under another key are not trusted: that build must read the index, which is refused.
-    expect((await refusal(withIndicesRefused(() => buildImage(recipePath, sealed(cacheDir, { cacheKey: otherKey }))))).code).toBe('DOWNLOAD_FAILED');
+    expect((await rejection(withIndicesRefused(() => buildImage(recipePath, sealed(cacheDir, { cacheKey: otherKey }))))).code).toBe('DOWNLOAD_FAILED');
     // A record edited in place (the 1.1 .deb's digest put in it) no longer authenticates: a miss, not a different image.
     const dir = join(cacheDir, 'sealed', 'resolution');
     const [record] = readdirSync(dir);
@@ -394,7 +361,7 @@ describe('the sealed cache records of a warm build (remembered resolution, data.
     expect(original).toContain(probe10.sha256);
     writeFileSync(join(dir, record!), original.replace(probe10.sha256, probe11.sha256), 'latin1');
     dropCachedIndices(cacheDir);
-    expect((await refusal(withIndicesRefused(() => buildImage(recipePath, sealed(cacheDir))))).code).toBe('DOWNLOAD_FAILED');
+    expect((await rejection(withIndicesRefused(() => buildImage(recipePath, sealed(cacheDir))))).code).toBe('DOWNLOAD_FAILED');
     const rebuilt = await buildImage(recipePath, sealed(cacheDir));
     expect(rebuilt.digest).toBe(cold.digest);
     expect(readFileSync(join(dir, record!), 'latin1')).toBe(original);
@@ -405,7 +372,7 @@ describe('the sealed cache records of a warm build (remembered resolution, data.
     current = 'old';
     // And with neither a key nor the index, nothing remembered is used at all.
     dropCachedIndices(cacheDir);
-    expect((await refusal(withIndicesRefused(() => buildImage(recipePath, options(cacheDir))))).code).toBe('DOWNLOAD_FAILED');
+    expect((await rejection(withIndicesRefused(() => buildImage(recipePath, options(cacheDir))))).code).toBe('DOWNLOAD_FAILED');
   }, 120_000);
 
   it('a tampered data.tar cache entry never reaches the image: flipped content, an unsealed forged record, a record sealed under another key', async () => {

@@ -12,7 +12,7 @@ import type { AppStore } from '../src/storage/app-store.js';
 import { openAppStore, vulnDbDigest } from '../src/storage/app/index.js';
 import { openVulnDb } from '../src/storage/sqlite/vuln-db.js';
 import { FIXTURE_NOW, FIXTURE_TOOL, kevOnlyDb, pypaKevDb, pythonRoot } from './helpers/scan-fixtures.js';
-import { signedTestRepo } from './helpers/signed-repo.js';
+import { scanPackages, signedTestRepo, signStableSuite } from './helpers/signed-repo.js';
 import { smallImage } from './helpers/small-image.js';
 
 const run = promisify(execFile);
@@ -124,20 +124,7 @@ describe('distill watch: rescan when the vulnerability DB changes (real KEV and 
 
 /** Signs `dists/stable` of `repoDir` over the .debs under `pool` (all versions) with the test key, dated `date`. */
 async function signStable(repoDir: string, gnupg: string, pool: string, date: string): Promise<void> {
-  const script = `set -euo pipefail
-cd "$REPO"
-dir=dists/stable/main/binary-amd64
-rm -rf dists/stable && mkdir -p "$dir"
-dpkg-scanpackages --multiversion "$POOL" /dev/null 2>/dev/null > "$dir/Packages"
-xz -k -f "$dir/Packages"
-{
-  echo "Origin: distill-watch-test"; echo "Suite: stable"; echo "Codename: stable"; echo "Date: $DATE"
-  echo "Architectures: amd64"; echo "Components: main"; echo "SHA256:"
-  for f in Packages Packages.xz; do printf ' %s %16d %s\\n' "$(sha256sum "$dir/$f" | cut -d' ' -f1)" "$(stat -c %s "$dir/$f")" "main/binary-amd64/$f"; done
-} > dists/stable/Release
-gpg --homedir "$GNUPGHOME" --batch --quiet --yes --pinentry-mode loopback --passphrase '' --digest-algo SHA256 --clearsign -o dists/stable/InRelease dists/stable/Release
-gpgv --keyring "$REPO/../keyring.gpg" dists/stable/InRelease 2>/dev/null`;
-  await run('bash', ['-c', script], { env: { ...process.env, REPO: repoDir, GNUPGHOME: gnupg, POOL: pool, DATE: date } });
+  await signStableSuite(repoDir, await scanPackages(repoDir, [pool]), { gnupg, keyring: join(repoDir, '..', 'keyring.gpg'), date, origin: 'distill-watch-test' });
 }
 
 describe('distill watch: rebuild only when the resolved packages change (local signed repository)', () => {

@@ -1,8 +1,9 @@
-/** @module test/helpers/signed-repo — a small real signed apt repository (gpg, dpkg-scanpackages, real .debs), cached. */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+/** @module test/helpers/signed-repo — a small real signed apt repository (gpg, dpkg-scanpackages, real .debs), cached; and re-signing a `stable` suite for tests whose archive changes. */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { cached } from './oracles.js';
 
 export interface SignedTestRepo {
@@ -42,4 +43,35 @@ export function signedTestRepo(): SignedTestRepo {
     suites: ['stable', 'updates', 'expired', 'wrongkey'],
     signedAt: new Date(Number(readFileSync(join(root, 'signed-at'), 'utf8').trim()) * 1000),
   };
+}
+
+const runAsync = promisify(execFile);
+
+/** dpkg-scanpackages --multiversion over `dirs` (relative to `cwd`), every version kept: the index as the archive tools write it. */
+export async function scanPackages(cwd: string, dirs: readonly string[]): Promise<string> {
+  const texts = await Promise.all(dirs.map(async (d) => (await runAsync('dpkg-scanpackages', ['--multiversion', d, '/dev/null'], { cwd })).stdout));
+  return texts.map((t) => t.trimEnd()).join('\n\n') + '\n';
+}
+
+/**
+ * Writes `dists/stable` (main, amd64) of `repoDir` afresh: the Packages text, its xz, a Release over both dated `date`,
+ * and InRelease clearsigned with the key in `gnupg`, checked with gpgv against `keyring`.
+ */
+export async function signStableSuite(repoDir: string, packagesText: string, options: { gnupg: string; keyring: string; date: string; origin: string }): Promise<void> {
+  const dists = join(repoDir, 'dists', 'stable');
+  rmSync(dists, { recursive: true, force: true });
+  mkdirSync(join(dists, 'main', 'binary-amd64'), { recursive: true });
+  writeFileSync(join(dists, 'main', 'binary-amd64', 'Packages'), packagesText);
+  const script = `set -euo pipefail
+cd "$REPO"
+dir=dists/stable/main/binary-amd64
+xz -k -f "$dir/Packages"
+{
+  echo "Origin: $ORIGIN"; echo "Suite: stable"; echo "Codename: stable"; echo "Date: $DATE"
+  echo "Architectures: amd64"; echo "Components: main"; echo "SHA256:"
+  for f in Packages Packages.xz; do printf ' %s %16d %s\\n' "$(sha256sum "$dir/$f" | cut -d' ' -f1)" "$(stat -c %s "$dir/$f")" "main/binary-amd64/$f"; done
+} > dists/stable/Release
+gpg --homedir "$GNUPGHOME" --batch --quiet --yes --pinentry-mode loopback --passphrase '' --digest-algo SHA256 --clearsign -o dists/stable/InRelease dists/stable/Release
+gpgv --keyring "$KEYRING" dists/stable/InRelease 2>/dev/null`;
+  await runAsync('bash', ['-c', script], { env: { ...process.env, REPO: repoDir, GNUPGHOME: options.gnupg, DATE: options.date, KEYRING: options.keyring, ORIGIN: options.origin } });
 }
