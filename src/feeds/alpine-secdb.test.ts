@@ -5,22 +5,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { isDistillError } from '../errors.js';
+import { rejectsWith } from '../../test/fixtures/oci/streams.js';
 import { createMemoryStore } from '../vuln/memory-store.js';
 import { importAlpineSecdb } from './alpine-secdb.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'feeds', 'alpine-secdb');
 const main = join(fixtures, 'v3.20-main.json');
 const opts = { origin: 'test', fetchedAt: new Date('2026-12-03T00:00:00Z') };
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isDistillError(error), String(error)).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-}
 
 describe('importAlpineSecdb', () => {
   it('turns secfixes into fixed rules per origin package', async () => {

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { isDistillError } from '../errors.js';
+import { rejectsWith } from '../../test/fixtures/oci/streams.js';
 import { createMemoryStore } from '../vuln/memory-store.js';
 import { sharedData } from '../../test/helpers/oracles.js';
 import { importDebianTracker } from './debian-tracker.js';
@@ -17,15 +17,6 @@ const opts = { origin: 'test', fetchedAt: new Date('2026-12-03T00:00:00Z') };
 
 async function* chunked(bytes: Buffer, size: number): AsyncGenerator<Buffer> {
   for (let i = 0; i < bytes.length; i += size) yield Buffer.from(bytes.subarray(i, i + size));
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isDistillError(error), String(error)).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
 }
 
 describe('importDebianTracker on the real tracker sample', () => {

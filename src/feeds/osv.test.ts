@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { isDistillError } from '../errors.js';
+import { rejectsWith } from '../../test/fixtures/oci/streams.js';
 import { createMemoryStore } from '../vuln/memory-store.js';
 import { sharedData } from '../../test/helpers/oracles.js';
 import { pep440Scheme } from '../versions/pep440.js';
@@ -14,15 +14,6 @@ import { cvssBaseScore, importOsv, normalizePypiName } from './osv.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'feeds', 'osv');
 const opts = { origin: 'test', fetchedAt: new Date('2026-12-03T00:00:00Z') };
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isDistillError(error), String(error)).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-}
 
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
