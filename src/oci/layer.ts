@@ -1,10 +1,10 @@
 /** @module oci/layer — a Layer over any blob opener: verified stored stream and verified, decompressed tar stream. */
 import type { Readable } from 'node:stream';
 import { DistillError } from '../errors.js';
-import type { Layer } from './image.js';
+import type { Descriptor, ImageManifest, Layer } from './image.js';
 import { VerifyingStream } from './digest.js';
 import { chainStreams, createDecompressor, decompressError, type ChainStage } from './decompress.js';
-import type { Compression } from './media-types.js';
+import { layerCompression, type Compression } from './media-types.js';
 
 export interface StoredLayerInit {
   digest: string;
@@ -76,4 +76,39 @@ export class StoredLayer implements Layer {
     }
     return chainStreams(stages);
   }
+}
+
+/** Where one transport keeps its layer blobs: a name for messages and an opener of the stored bytes. */
+export interface LayerBlobs {
+  location(descriptor: Descriptor): string;
+  open(descriptor: Descriptor): Promise<Readable>;
+}
+
+/**
+ * The manifest's layers paired with the config's diff_ids: MANIFEST_INVALID when the counts differ,
+ * UNSUPPORTED_MEDIA_TYPE for a layer whose media type names no known compression.
+ */
+export function storedLayers(manifest: ImageManifest, diffIds: readonly string[], subject: string, blobs: LayerBlobs): StoredLayer[] {
+  if (diffIds.length !== manifest.layers.length) {
+    throw new DistillError('MANIFEST_INVALID', `${subject}: ${manifest.layers.length} layers but the config lists ${diffIds.length} diff_ids`, {
+      subject: `${subject}#layers`,
+    });
+  }
+  return manifest.layers.map((descriptor, i) => {
+    const compression = layerCompression(descriptor.mediaType);
+    if (compression === undefined) {
+      throw new DistillError('UNSUPPORTED_MEDIA_TYPE', `${subject}: layers[${i}] has unsupported media type ${descriptor.mediaType}`, {
+        subject: `${subject}#layers[${i}].mediaType`,
+      });
+    }
+    return new StoredLayer({
+      digest: descriptor.digest,
+      diffId: diffIds[i],
+      mediaType: descriptor.mediaType,
+      size: descriptor.size,
+      compression,
+      location: blobs.location(descriptor),
+      open: () => blobs.open(descriptor),
+    });
+  });
 }

@@ -124,17 +124,26 @@ function schemaVersion(object: Json, subject: string): number {
 }
 
 /**
+ * The root object of a manifest or index, its schemaVersion and its own mediaType. The type that counts is
+ * its own, else the referring descriptor's, else `fallback`; UNSUPPORTED_MEDIA_TYPE unless `accepts` it.
+ */
+function parseRoot(data: Buffer, subject: string, descriptorType: string | undefined, fallback: string, accepts: (mediaType: string) => boolean, kind: string) {
+  const object = expectObject(parseJson(data, subject), subject, '(root)');
+  const version = schemaVersion(object, subject);
+  const mediaType = optionalString(object.mediaType, subject, 'mediaType');
+  const effective = mediaType ?? descriptorType ?? fallback;
+  if (!accepts(effective)) {
+    throw new DistillError('UNSUPPORTED_MEDIA_TYPE', `${subject}: media type ${effective} is not ${kind}`, { subject });
+  }
+  return { object, version, mediaType };
+}
+
+/**
  * Parses an image manifest. `descriptorType` is the media type the referring descriptor declared; the
  * manifest's own mediaType, when present, must agree with it.
  */
 export function parseImageManifest(data: Buffer, subject: string, descriptorType?: string): ImageManifest {
-  const object = expectObject(parseJson(data, subject), subject, '(root)');
-  const version = schemaVersion(object, subject);
-  const mediaType = optionalString(object.mediaType, subject, 'mediaType');
-  const effective = mediaType ?? descriptorType ?? MediaType.ociManifest;
-  if (!isImageManifestType(effective)) {
-    throw new DistillError('UNSUPPORTED_MEDIA_TYPE', `${subject}: media type ${effective} is not an image manifest`, { subject });
-  }
+  const { object, version, mediaType } = parseRoot(data, subject, descriptorType, MediaType.ociManifest, isImageManifestType, 'an image manifest');
   if (mediaType !== undefined && descriptorType !== undefined && mediaType !== descriptorType) {
     throw invalid(subject, 'mediaType', `is ${mediaType} but the descriptor says ${descriptorType}`);
   }
@@ -152,13 +161,7 @@ export function parseImageManifest(data: Buffer, subject: string, descriptorType
 
 /** Parses an OCI image index or a Docker manifest list. */
 export function parseImageIndex(data: Buffer, subject: string, descriptorType?: string): ImageIndex {
-  const object = expectObject(parseJson(data, subject), subject, '(root)');
-  const version = schemaVersion(object, subject);
-  const mediaType = optionalString(object.mediaType, subject, 'mediaType');
-  const effective = mediaType ?? descriptorType ?? MediaType.ociIndex;
-  if (!isIndexType(effective)) {
-    throw new DistillError('UNSUPPORTED_MEDIA_TYPE', `${subject}: media type ${effective} is not an image index`, { subject });
-  }
+  const { object, version, mediaType } = parseRoot(data, subject, descriptorType, MediaType.ociIndex, isIndexType, 'an image index');
   if (!Array.isArray(object.manifests)) throw invalid(subject, 'manifests', 'must be an array');
   if (object.manifests.length > 10_000) throw invalid(subject, 'manifests', 'has more than 10000 entries');
   const manifests = object.manifests.map((entry, i) => parseDescriptor(entry, subject, `manifests[${i}]`));

@@ -2,7 +2,7 @@
 import { DistillError } from '../../errors.js';
 import type { Descriptor, Image, ImageConfig, ImageManifest, Layer } from '../image.js';
 import { formatPlatform, platformMatches, type Platform } from '../platform.js';
-import { isImageManifestType, isIndexType, layerCompression, MediaType } from '../media-types.js';
+import { isImageManifestType, isIndexType, MediaType } from '../media-types.js';
 import {
   assertImageConfigType,
   isObject,
@@ -13,7 +13,7 @@ import {
   parseImageManifest,
   parseJson,
 } from '../manifest.js';
-import { StoredLayer } from '../layer.js';
+import { storedLayers } from '../layer.js';
 import { blobPath, openBlob, readBlob, type LayoutStore } from './layout-store.js';
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
@@ -227,33 +227,12 @@ export class LayoutImage implements Image {
       return readBlob(store, config, MAX_CONFIG_SIZE);
     });
     this.config = memo(async () => parseImageConfig(await this.rawConfig(), store.describe(blobPath((await this.manifest()).config.digest))));
-    this.layers = memo(async () => {
-      const manifest = await this.manifest();
-      const config = await this.config();
-      const diffIds = config.rootfs.diff_ids;
-      if (diffIds.length !== manifest.layers.length) {
-        throw new DistillError('MANIFEST_INVALID', `${subject}: ${manifest.layers.length} layers but the config lists ${diffIds.length} diff_ids`, {
-          subject: `${subject}#layers`,
-        });
-      }
-      return manifest.layers.map((descriptor, i) => {
-        const compression = layerCompression(descriptor.mediaType);
-        if (compression === undefined) {
-          throw new DistillError('UNSUPPORTED_MEDIA_TYPE', `${subject}: layers[${i}] has unsupported media type ${descriptor.mediaType}`, {
-            subject: `${subject}#layers[${i}].mediaType`,
-          });
-        }
-        return new StoredLayer({
-          digest: descriptor.digest,
-          diffId: diffIds[i],
-          mediaType: descriptor.mediaType,
-          size: descriptor.size,
-          compression,
-          location: store.describe(blobPath(descriptor.digest)),
-          open: () => openBlob(store, descriptor),
-        });
-      });
-    });
+    this.layers = memo(async () =>
+      storedLayers(await this.manifest(), (await this.config()).rootfs.diff_ids, subject, {
+        location: (descriptor) => store.describe(blobPath(descriptor.digest)),
+        open: (descriptor) => openBlob(store, descriptor),
+      }),
+    );
   }
 
   async digest(): Promise<string> {

@@ -1,9 +1,9 @@
 /** @module oci/registry/registry-image — `registry:HOST/REPO:TAG|@DIGEST` as an Image: manifest and config fetched and verified, layers streamed on demand. */
 import { DistillError } from '../../errors.js';
 import type { Descriptor, Image, ImageConfig, ImageManifest, Layer } from '../image.js';
-import { StoredLayer } from '../layer.js';
+import { storedLayers } from '../layer.js';
 import { assertImageConfigType, MAX_CONFIG_SIZE, parseImageConfig, parseImageIndex, parseImageManifest } from '../manifest.js';
-import { isImageManifestType, isIndexType, layerCompression, MediaType } from '../media-types.js';
+import { isImageManifestType, isIndexType, MediaType } from '../media-types.js';
 import { formatPlatform, platformMatches, type Platform } from '../platform.js';
 import { RegistryClient, type FetchedManifest, type RegistryClientOptions } from './client.js';
 import { formatRegistryReference, type RegistryReference } from './registry-reference.js';
@@ -58,29 +58,13 @@ export class RegistryImage implements Image {
       return client.readBlob(target, config, MAX_CONFIG_SIZE);
     });
     this.config = memo(async () => parseImageConfig(await this.rawConfig(), `${target.registry}/${target.repository}@${(await this.manifest()).config.digest}`));
-    this.layers = memo(async () => {
-      const manifest = await this.manifest();
-      const diffIds = (await this.config()).rootfs.diff_ids;
-      if (diffIds.length !== manifest.layers.length) {
-        throw new DistillError('MANIFEST_INVALID', `${subject}: ${manifest.layers.length} layers but the config lists ${diffIds.length} diff_ids`, { subject: `${subject}#layers` });
-      }
-      return manifest.layers.map((descriptor, i) => {
-        const compression = layerCompression(descriptor.mediaType);
-        if (compression === undefined) {
-          throw new DistillError('UNSUPPORTED_MEDIA_TYPE', `${subject}: layers[${i}] has unsupported media type ${descriptor.mediaType}`, { subject: `${subject}#layers[${i}].mediaType` });
-        }
-        return new StoredLayer({
-          digest: descriptor.digest,
-          diffId: diffIds[i],
-          mediaType: descriptor.mediaType,
-          size: descriptor.size,
-          compression,
-          location: `${target.registry}/${target.repository}@${descriptor.digest}`,
-          // StoredLayer checks digest and size itself; the raw stream still resumes dropped connections.
-          open: () => client.openBlob(target, descriptor, { verify: false }),
-        });
-      });
-    });
+    this.layers = memo(async () =>
+      storedLayers(await this.manifest(), (await this.config()).rootfs.diff_ids, subject, {
+        location: (descriptor) => `${target.registry}/${target.repository}@${descriptor.digest}`,
+        // StoredLayer checks digest and size itself; the raw stream still resumes dropped connections.
+        open: (descriptor) => client.openBlob(target, descriptor, { verify: false }),
+      }),
+    );
   }
 
   async digest(): Promise<string> {
