@@ -3,7 +3,7 @@ import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, r
 import { lstat, open, realpath } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { DistillError, describeError, type Issue } from '../errors.js';
-import type { FileEntry, FileType } from './file-entry.js';
+import { fileMeta, type FileEntry, type FileType } from './file-entry.js';
 import type { FileResolver, ReadOptions } from './file-resolver.js';
 import { comparePaths, EntryTree } from './entry-tree.js';
 import { DEFAULT_MAX_READ_BYTES } from './layer-reader.js';
@@ -20,16 +20,8 @@ function typeOf(stats: Stats): FileType | undefined {
 }
 
 function toEntry(path: string, stats: Stats, type: FileType): FileEntry {
-  return {
-    path,
-    type,
-    mode: stats.mode & 0o7777,
-    uid: stats.uid,
-    gid: stats.gid,
-    size: type === 'file' ? stats.size : 0,
-    mtime: Math.floor(stats.mtimeMs / 1000),
-    layer: -1,
-  };
+  const raw = { mode: stats.mode, uid: stats.uid, gid: stats.gid, size: stats.size, mtime: Math.floor(stats.mtimeMs / 1000) };
+  return { ...fileMeta(path, type, raw), layer: -1 };
 }
 
 export class DirectoryResolver extends EntryTree implements FileResolver {

@@ -1,6 +1,6 @@
 /** @module filesystem/layer-index — one streaming pass over a layer tar: entries, whiteouts, magic, captured content. */
 import type { Issue } from '../errors.js';
-import { baseName, normalizePath, parentPath, type FileEntry } from './file-entry.js';
+import { baseName, fileMeta, normalizePath, parentPath, type FileEntry } from './file-entry.js';
 import { readTar } from './tar/tar-reader.js';
 import type { TarContentSink, TarHeader, TarSummary } from './tar/tar-types.js';
 
@@ -105,16 +105,7 @@ export async function indexLayer(tar: AsyncIterable<Buffer>, options: IndexLayer
       // Other `.wh..wh.*` names are AUFS bookkeeping (hardlink dirs), never content.
       return undefined;
     }
-    const entry: FileEntry = {
-      path,
-      type: header.type,
-      mode: header.mode & 0o7777,
-      uid: header.uid,
-      gid: header.gid,
-      size: header.type === 'file' ? header.size : 0,
-      mtime: header.mtime,
-      layer: options.layer,
-    };
+    const entry: FileEntry = { ...fileMeta(path, header.type, header), layer: options.layer };
     if (header.type === 'hardlink') {
       const target = normalizePath(header.linkName);
       if (target === undefined) {

@@ -2,7 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { DistillError, isDistillError, type Issue } from '../../errors.js';
 import { parseDeb822 } from '../../debian/deb822.js';
-import type { FileType } from '../../filesystem/file-entry.js';
+import { fileMeta, normalizePath, type FileMeta, type FileType } from '../../filesystem/file-entry.js';
 import { readTar } from '../../filesystem/tar/tar-reader.js';
 import type { TarHeader } from '../../filesystem/tar/tar-types.js';
 import { parseAr } from './ar-archive.js';
@@ -11,20 +11,8 @@ import { decompressMember, memberCompression, type DebCompression } from './deb-
 export type { DebCompression } from './deb-decompress.js';
 export { parseAr, type ArMember } from './ar-archive.js';
 
-/** One entry of data.tar. */
-export interface DebFile {
-  /** Absolute normalised path: `/usr/bin/nginx`; the archive root `./` is `/`. */
-  path: string;
-  type: FileType;
-  /** Permission bits (mode & 0o7777). */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Content size for regular files, 0 otherwise. */
-  size: number;
-  mtime: number;
-  /** Symlink target as stored; for hardlinks, the absolute normalised path of the earlier entry. */
-  linkTarget?: string;
+/** One entry of data.tar; a hardlink's linkTarget is the path of an earlier regular-file entry. */
+export interface DebFile extends FileMeta {
   /** Regular-file content. */
   content?: Buffer;
   uname: string;
@@ -89,13 +77,9 @@ function invalid(label: string, message: string, cause?: unknown): DistillError 
 /** `./usr/bin/x` → `/usr/bin/x`; refuses `..` components, NUL and empty names. */
 function safePath(raw: string, label: string, what: string): string {
   if (raw === '' || raw.includes('\0')) throw invalid(label, `${what} has an empty or NUL-containing name`);
-  const parts: string[] = [];
-  for (const part of raw.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') throw invalid(label, `${what} ${JSON.stringify(raw)} contains ".." (path escape)`);
-    parts.push(part);
-  }
-  return '/' + parts.join('/');
+  const path = normalizePath(raw, 'refuse');
+  if (path === undefined) throw invalid(label, `${what} ${JSON.stringify(raw)} contains ".." (path escape)`);
+  return path;
 }
 
 interface TarItem {
@@ -237,17 +221,7 @@ export async function readDeb(input: Buffer | string, options: DebReadOptions = 
     const previous = seen.get(path);
     if (previous !== undefined && !(previous === 'dir' && header.type === 'dir')) throw invalid(label, `data.tar has ${path} twice`);
     seen.set(path, header.type);
-    const file: DebFile = {
-      path,
-      type: header.type,
-      mode: header.mode & 0o7777,
-      uid: header.uid,
-      gid: header.gid,
-      size: header.type === 'file' ? header.size : 0,
-      mtime: header.mtime,
-      uname: header.uname,
-      gname: header.gname,
-    };
+    const file: DebFile = { ...fileMeta(path, header.type, header), uname: header.uname, gname: header.gname };
     if (header.type === 'symlink') {
       if (header.linkName === '') throw invalid(label, `symlink ${path} has no target`);
       file.linkTarget = header.linkName;
