@@ -104,6 +104,17 @@ function optNum(row: Row, column: string): number | undefined {
   return value === null || value === undefined ? undefined : Number(value);
 }
 
+type OptionalColumns<T> = { [K in keyof T]?: readonly [column: string, read: (row: Row, column: string) => T[K] | undefined] };
+
+/** `record` with each optional field whose column is not NULL set, after the required ones and in the order given. */
+function withOptional<T extends object>(record: T, row: Row, optional: OptionalColumns<T>): T {
+  for (const [field, spec] of Object.entries(optional) as [string, readonly [string, (row: Row, column: string) => unknown]][]) {
+    const value = spec[1](row, spec[0]);
+    if (value !== undefined) (record as Record<string, unknown>)[field] = value;
+  }
+  return record;
+}
+
 function json<T>(row: Row, column: string): T {
   return JSON.parse(str(row, column)) as T;
 }
@@ -111,6 +122,12 @@ function json<T>(row: Row, column: string): T {
 /** LIKE pattern for a substring, with the pattern characters escaped (the value is always a bound parameter). */
 function likeSubstring(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** `WHERE a = ? AND b < ?` over the filters whose value is set (`''` when none is), and those values in the same order. */
+function whereOf(filters: ReadonlyArray<readonly [condition: string, value: Param | undefined]>): { where: string; params: Param[] } {
+  const set = filters.filter((filter): filter is readonly [string, Param] => filter[1] !== undefined);
+  return { where: set.length ? `WHERE ${set.map(([condition]) => condition).join(' AND ')}` : '', params: set.map(([, value]) => value) };
 }
 
 function codeUnitOrder(a: string, b: string): number {
@@ -136,41 +153,38 @@ function imageOf(row: Row): ImageRecord {
 }
 
 function buildOf(row: Row): BuildRecord {
-  const record: BuildRecord = {
-    id: str(row, 'id'),
-    image: str(row, 'image'),
-    createdAt: str(row, 'created_at'),
-    digest: str(row, 'digest'),
-    arch: str(row, 'arch'),
-    packages: json(row, 'packages'),
-    reason: str(row, 'reason'),
-  };
-  const compressed = optNum(row, 'compressed_bytes');
-  const uncompressed = optNum(row, 'uncompressed_bytes');
-  if (compressed !== undefined) record.compressedBytes = compressed;
-  if (uncompressed !== undefined) record.uncompressedBytes = uncompressed;
-  return record;
+  return withOptional<BuildRecord>(
+    {
+      id: str(row, 'id'),
+      image: str(row, 'image'),
+      createdAt: str(row, 'created_at'),
+      digest: str(row, 'digest'),
+      arch: str(row, 'arch'),
+      packages: json(row, 'packages'),
+      reason: str(row, 'reason'),
+    },
+    row,
+    { compressedBytes: ['compressed_bytes', optNum], uncompressedBytes: ['uncompressed_bytes', optNum] },
+  );
 }
 
 const HEADER_COLUMNS = 's.id, s.image, s.role, s.subject, s.digest, s.created_at, s.packages, s.summary, s.db_digest, s.reason, s.rescan_of';
 
 function headerOf(row: Row): ScanHeader {
-  const header: ScanHeader = {
-    id: str(row, 'id'),
-    role: str(row, 'role') as ScanRole,
-    subject: str(row, 'subject'),
-    createdAt: str(row, 'created_at'),
-    packages: num(row, 'packages'),
-    summary: json<ScanSummary>(row, 'summary'),
-    dbDigest: str(row, 'db_digest'),
-    reason: str(row, 'reason'),
-  };
-  const image = optStr(row, 'image');
-  const digest = optStr(row, 'digest');
-  const rescanOf = optStr(row, 'rescan_of');
-  if (image !== undefined) header.image = image;
-  if (digest !== undefined) header.digest = digest;
-  if (rescanOf !== undefined) header.rescanOf = rescanOf;
+  const header = withOptional<ScanHeader>(
+    {
+      id: str(row, 'id'),
+      role: str(row, 'role') as ScanRole,
+      subject: str(row, 'subject'),
+      createdAt: str(row, 'created_at'),
+      packages: num(row, 'packages'),
+      summary: json<ScanSummary>(row, 'summary'),
+      dbDigest: str(row, 'db_digest'),
+      reason: str(row, 'reason'),
+    },
+    row,
+    { image: ['image', optStr], digest: ['digest', optStr], rescanOf: ['rescan_of', optStr] },
+  );
   // Key order as the contract lists it, so records compare equal whichever store wrote them.
   return {
     id: header.id,
@@ -188,37 +202,35 @@ function headerOf(row: Row): ScanHeader {
 }
 
 function findingOf(row: Row): FindingRow {
-  const finding: FindingRow = {
-    scanId: str(row, 'scan_id'),
-    vulnId: str(row, 'vuln_id'),
-    packageName: str(row, 'package_name'),
-    installedVersion: str(row, 'installed_version'),
-    severity: str(row, 'severity') as Severity,
-    fixState: str(row, 'fix_state') as FindingRow['fixState'],
-    kev: num(row, 'kev') === 1,
-  };
-  const fixed = optStr(row, 'fixed_version');
-  const epss = optNum(row, 'epss');
-  if (fixed !== undefined) finding.fixedVersion = fixed;
-  if (epss !== undefined) finding.epss = epss;
-  return finding;
+  return withOptional<FindingRow>(
+    {
+      scanId: str(row, 'scan_id'),
+      vulnId: str(row, 'vuln_id'),
+      packageName: str(row, 'package_name'),
+      installedVersion: str(row, 'installed_version'),
+      severity: str(row, 'severity') as Severity,
+      fixState: str(row, 'fix_state') as FindingRow['fixState'],
+      kev: num(row, 'kev') === 1,
+    },
+    row,
+    { fixedVersion: ['fixed_version', optStr], epss: ['epss', optNum] },
+  );
 }
 
 function complianceOf(row: Row): ComplianceRecord {
-  const record: ComplianceRecord = {
-    id: str(row, 'id'),
-    framework: str(row, 'framework'),
-    createdAt: str(row, 'created_at'),
-    passed: num(row, 'passed'),
-    failed: num(row, 'failed'),
-    manual: num(row, 'manual'),
-    results: json(row, 'results'),
-  };
-  const image = optStr(row, 'image');
-  const scanId = optStr(row, 'scan_id');
-  if (image !== undefined) record.image = image;
-  if (scanId !== undefined) record.scanId = scanId;
-  return record;
+  return withOptional<ComplianceRecord>(
+    {
+      id: str(row, 'id'),
+      framework: str(row, 'framework'),
+      createdAt: str(row, 'created_at'),
+      passed: num(row, 'passed'),
+      failed: num(row, 'failed'),
+      manual: num(row, 'manual'),
+      results: json(row, 'results'),
+    },
+    row,
+    { image: ['image', optStr], scanId: ['scan_id', optStr] },
+  );
 }
 
 function eventOf(row: Row): EventRecord {
@@ -227,10 +239,7 @@ function eventOf(row: Row): EventRecord {
 }
 
 function tokenOf(row: Row): TokenRecord {
-  const record: TokenRecord = { id: str(row, 'id'), name: str(row, 'name'), createdAt: str(row, 'created_at') };
-  const lastUsed = optStr(row, 'last_used_at');
-  if (lastUsed !== undefined) record.lastUsedAt = lastUsed;
-  return record;
+  return withOptional<TokenRecord>({ id: str(row, 'id'), name: str(row, 'name'), createdAt: str(row, 'created_at') }, row, { lastUsedAt: ['last_used_at', optStr] });
 }
 
 function checkRole(role: string): void {
@@ -419,22 +428,13 @@ export class SqlAppStore implements AppStore {
   }
 
   async listScans(filter: ListOptions & { image?: string; role?: ScanRole } = {}): Promise<ScanHeader[]> {
-    const where: string[] = [];
-    const params: Param[] = [];
-    if (filter.image !== undefined) {
-      where.push('s.image = ?');
-      params.push(filter.image);
-    }
-    if (filter.role !== undefined) {
-      where.push('s.role = ?');
-      params.push(filter.role);
-    }
-    if (filter.before !== undefined) {
-      where.push('s.created_at < ?');
-      params.push(isoTime(filter.before, 'before'));
-    }
+    const { where, params } = whereOf([
+      ['s.image = ?', filter.image],
+      ['s.role = ?', filter.role],
+      ['s.created_at < ?', filter.before === undefined ? undefined : isoTime(filter.before, 'before')],
+    ]);
     params.push(limitOf(filter.limit));
-    const sql = `SELECT ${HEADER_COLUMNS} FROM scans s ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.created_at DESC, s.id DESC LIMIT ?`;
+    const sql = `SELECT ${HEADER_COLUMNS} FROM scans s ${where} ORDER BY s.created_at DESC, s.id DESC LIMIT ?`;
     return (await this.db.all(sql, params)).map(headerOf);
   }
 
@@ -538,43 +538,25 @@ export class SqlAppStore implements AppStore {
   }
 
   async listEvents(filter: ListOptions & { image?: string; kind?: EventKind } = {}): Promise<EventRecord[]> {
-    const where: string[] = [];
-    const params: Param[] = [];
-    if (filter.image !== undefined) {
-      where.push('image = ?');
-      params.push(filter.image);
-    }
-    if (filter.kind !== undefined) {
-      where.push('kind = ?');
-      params.push(filter.kind);
-    }
-    if (filter.before !== undefined) {
-      where.push('at < ?');
-      params.push(isoTime(filter.before, 'before'));
-    }
+    const { where, params } = whereOf([
+      ['image = ?', filter.image],
+      ['kind = ?', filter.kind],
+      ['at < ?', filter.before === undefined ? undefined : isoTime(filter.before, 'before')],
+    ]);
     params.push(limitOf(filter.limit));
-    return (await this.db.all(`SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`, params)).map(eventOf);
+    return (await this.db.all(`SELECT * FROM events ${where} ORDER BY at DESC, id DESC LIMIT ?`, params)).map(eventOf);
   }
 
   async trend(filter: { image?: string; role?: ScanRole; since?: string } = {}): Promise<TrendPoint[]> {
-    const where: string[] = [];
-    const params: Param[] = [];
-    if (filter.image !== undefined) {
-      where.push('image = ?');
-      params.push(filter.image);
-    }
-    if (filter.role !== undefined) {
-      where.push('role = ?');
-      params.push(filter.role);
-    }
-    if (filter.since !== undefined) {
-      where.push('created_at >= ?');
-      params.push(isoTime(filter.since, 'since'));
-    }
+    const { where, params } = whereOf([
+      ['image = ?', filter.image],
+      ['role = ?', filter.role],
+      ['created_at >= ?', filter.since === undefined ? undefined : isoTime(filter.since, 'since')],
+    ]);
     params.push(MAX_LIST_ROWS);
     // Oldest first: the newest MAX_LIST_ROWS points, then reversed.
     const rows = await this.db.all(
-      `SELECT id, image, role, created_at, total, kev, summary FROM scans ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`,
+      `SELECT id, image, role, created_at, total, kev, summary FROM scans ${where} ORDER BY created_at DESC, id DESC LIMIT ?`,
       params,
     );
     return rows.reverse().map((row) => {
