@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_TIME, nginxSbom, realFindings, realProvenance, TOOL } from '../../test/fixtures/report/real-findings.js';
+import { describe, expect, it } from 'vitest';
+import { FIXTURE_TIME, TOOL } from '../../test/fixtures/report/real-findings.js';
+import { realScanReport } from '../../test/fixtures/report/real-report.js';
 import type { Finding } from '../match/finding.js';
-import type { Sbom } from '../sbom/package.js';
 import { SEVERITIES } from '../vuln/severity.js';
 import type { FeedProvenance } from '../vuln/vulnerability.js';
 import { encodeScanJson } from './formats/json.js';
-import { buildScanReport, compareFindings, gateFailures, gatePasses, type ScanReport } from './scan-report.js';
+import { buildScanReport, compareFindings, gateFailures, gatePasses } from './scan-report.js';
 
 // Findings come from test/fixtures/report/real-findings.ts: real packages of the stock nginx image, real CVE ids
 // and fixed versions from the bookworm changelogs, real KEV/EPSS/NVD values (see the comment at its top).
@@ -21,17 +21,7 @@ const validateReport = (() => {
   return ajv.compile(JSON.parse(readFileSync(join(import.meta.dirname, 'scan-report.schema.json'), 'utf8')) as object);
 })();
 
-let sbom: Sbom;
-let findings: Finding[];
-let db: FeedProvenance[];
-let report: ScanReport;
-
-beforeAll(async () => {
-  sbom = await nginxSbom();
-  findings = realFindings(sbom);
-  db = await realProvenance();
-  report = buildScanReport(sbom, findings, { db, createdAt: FIXTURE_TIME, tool: TOOL });
-});
+const { sbom, findings, db, report } = await realScanReport();
 
 function ids(list: readonly Finding[]): string[] {
   return list.map((f) => `${f.packageName}:${f.vulnId}`);

@@ -6,12 +6,11 @@ import * as CDX from '@cyclonedx/cyclonedx-library';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_TIME, nginxSbom, realFindings, realProvenance, TOOL } from '../../../test/fixtures/report/real-findings.js';
+import { FIXTURE_TIME, TOOL } from '../../../test/fixtures/report/real-findings.js';
+import { realScanReport } from '../../../test/fixtures/report/real-report.js';
 import { isDistillError } from '../../errors.js';
 import type { Finding } from '../../match/finding.js';
-import type { Sbom } from '../../sbom/package.js';
-import type { FeedProvenance } from '../../vuln/vulnerability.js';
-import { buildScanReport, type ScanReport } from '../scan-report.js';
+import { buildScanReport } from '../scan-report.js';
 import { encodeScanReport, SCAN_FORMATS, securitySeverity, type ScanFormat } from './index.js';
 
 // Findings: test/fixtures/report/real-findings.ts builds them from real facts (stock nginx SBOM, bookworm
@@ -27,17 +26,7 @@ const validateSarif = (() => {
   return ajv.compile(JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'report', 'sarif-schema-2.1.0.json'), 'utf8')) as object);
 })();
 
-let sbom: Sbom;
-let findings: Finding[];
-let db: FeedProvenance[];
-let report: ScanReport;
-
-beforeAll(async () => {
-  sbom = await nginxSbom();
-  findings = realFindings(sbom);
-  db = await realProvenance();
-  report = buildScanReport(sbom, findings, { db, createdAt: FIXTURE_TIME, tool: TOOL });
-});
+const { sbom, findings, db, report } = await realScanReport();
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
