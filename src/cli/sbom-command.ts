@@ -2,12 +2,10 @@
 import { Command, Option } from 'commander';
 import { catalogSource } from '../catalog/catalog-source.js';
 import { DistillError } from '../errors.js';
-import { parsePlatform } from '../oci/platform.js';
 import { encodeSbom, SBOM_FORMATS, type SbomFormat } from '../sbom/formats/index.js';
+import { catalogOptions } from './catalog-flags.js';
 import { writeOutput } from './output.js';
 import { terminalProgress } from './progress.js';
-import { VERSION } from './version.js';
-import { defaultPlatform, pinnedNow } from './environment.js';
 
 export function registerSbomCommand(program: Command): void {
   program
@@ -35,14 +33,7 @@ SOURCE_DATE_EPOCH pins the SBOM timestamp for reproducible output.`,
       const progress = flags.quiet ? { listener: () => {}, clear: () => {} } : terminalProgress();
       let sbom;
       try {
-        sbom = await catalogSource(reference, {
-          platform: flags.platform === undefined ? undefined : parsePlatform(flags.platform),
-          defaultPlatform: defaultPlatform(),
-          scope: flags.scope,
-          onProgress: progress.listener,
-          now: pinnedNow(),
-          tool: { name: 'distill', version: VERSION },
-        });
+        sbom = await catalogSource(reference, catalogOptions(flags, progress.listener));
       } finally {
         progress.clear();
       }

@@ -4,19 +4,17 @@ import { Command, Option } from 'commander';
 import { DistillError } from '../errors.js';
 import { parseVex, type VexDocument } from '../match/vex.js';
 import { fetchArtifactsOfKind } from '../oci/artifacts/attach.js';
-import { parsePlatform } from '../oci/platform.js';
 import { encodeScanReport, SCAN_FORMATS, type ScanFormat } from '../report/formats/index.js';
 import { gateFailures } from '../report/scan-report.js';
 import { scanSource } from '../report/scan-source.js';
 import { openVulnDb } from '../storage/sqlite/vuln-db.js';
 import { SEVERITIES, type Severity } from '../vuln/severity.js';
 import { registryClientFor, registryImageArg } from './attach-command.js';
+import { catalogOptions } from './catalog-flags.js';
 import { dbPathFrom } from './db-command.js';
-import { defaultPlatform, pinnedNow } from './environment.js';
 import { EXIT } from './exit-codes.js';
 import { writeOutput } from './output.js';
 import { terminalProgress } from './progress.js';
-import { VERSION } from './version.js';
 
 interface ScanFlags {
   format: ScanFormat;
@@ -98,12 +96,7 @@ or no database (run \`distill db update\` or \`distill db import DIR\`), 4 file 
         const outcome = await scanSource(reference, {
           store,
           vex,
-          platform: flags.platform === undefined ? undefined : parsePlatform(flags.platform),
-          defaultPlatform: defaultPlatform(),
-          scope: flags.scope,
-          onProgress: progress.listener,
-          now: pinnedNow(),
-          tool: { name: 'distill', version: VERSION },
+          ...catalogOptions(flags, progress.listener),
           showNegligible: flags.showNegligible,
           onlyFixed: flags.onlyFixed,
           ignoreUnfixed: flags.ignoreUnfixed,
