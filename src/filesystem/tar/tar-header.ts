@@ -1,6 +1,7 @@
 /** @module filesystem/tar/tar-header — parsing of single 512-byte tar header blocks and pax record bodies. */
 import { isUtf8 } from 'node:buffer';
 import { DistillError } from '../../errors.js';
+import type { TarHeaderFields } from './tar-types.js';
 
 export const BLOCK_SIZE = 512;
 
@@ -9,19 +10,12 @@ const ZERO_BLOCK = Buffer.alloc(BLOCK_SIZE);
 /** The header flavour, from the magic/version fields. */
 export type TarHeaderFormat = 'ustar' | 'gnu' | 'star' | 'v7';
 
-/** The fields of one header block, before pax / GNU long-name records are applied. */
-export interface TarHeaderBlock {
-  /** Name field (joined with the ustar prefix field when present). */
-  name: string;
-  typeflag: string;
-  /** Permission bits (mode & 0o7777); some writers also store S_IFMT bits, which are dropped. */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** The size field: bytes of content that follow this header in the stream. */
-  size: number;
-  mtime: number;
-  linkName: string;
+/**
+ * The fields of one header block, before pax / GNU long-name records are applied: `name` is joined with the ustar
+ * prefix field when present, `size` counts the content bytes that follow this header in the stream, and `mode`
+ * drops the S_IFMT bits some writers also store.
+ */
+export interface TarHeaderBlock extends TarHeaderFields {
   /** Empty for v7 headers. */
   uname: string;
   gname: string;

@@ -1,23 +1,31 @@
 /** @module filesystem/tar/tar-types — the streaming tar reader's contract (headers in, content sinks out). */
 import type { FileType } from '../file-entry.js';
 
-/** One tar entry after pax / GNU long-name records have been applied. */
-export interface TarHeader {
-  /** Entry name exactly as stored (after pax `path` / GNU longname), not yet normalised. */
+/** The fields of a tar header at every stage: a raw block as parsed, an entry as read, an entry as written. */
+export interface TarHeaderFields {
   name: string;
-  /** Mapped entry type; `other` for pax globals, GNU sparse and other types distill does not model. */
-  type: FileType | 'other';
   /** The raw typeflag character ('0', '5', 'L', …). */
   typeflag: string;
+  /** Permission bits (mode & 0o7777). */
   mode: number;
   uid: number;
   gid: number;
-  /** Content size in bytes (pax `size` wins over the octal field). */
+  /** Content size in bytes. */
   size: number;
-  /** Seconds since the epoch (pax `mtime` may be fractional; truncated). */
+  /** Seconds since the epoch. */
   mtime: number;
-  /** Symlink or hardlink target as stored (after pax `linkpath` / GNU longlink). */
+  /** Symlink or hardlink target as stored. */
   linkName: string;
+}
+
+/**
+ * One tar entry after pax / GNU long-name records have been applied: `name` and `linkName` are exactly as stored
+ * after pax `path` / `linkpath` and GNU longname / longlink (not yet normalised); pax `size`, `uid`, `gid` and
+ * `mtime` win over the octal fields (a fractional pax mtime is truncated).
+ */
+export interface TarHeader extends TarHeaderFields {
+  /** Mapped entry type; `other` for pax globals, GNU sparse and other types distill does not model. */
+  type: FileType | 'other';
   uname: string;
   gname: string;
   /** pax extended header records that applied to this entry (including SCHILY.xattr.*). */

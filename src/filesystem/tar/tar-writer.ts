@@ -1,6 +1,8 @@
 /** @module filesystem/tar/tar-writer — deterministic ustar/pax tar writer for image layers and archives. */
 import { DistillError } from '../../errors.js';
+import { normalizePath } from '../file-entry.js';
 import { BLOCK_SIZE } from './tar-header.js';
+import type { TarHeaderFields } from './tar-types.js';
 
 /** The entry types the writer emits (devices and fifos are never needed in built images). */
 export type TarWriteType = 'file' | 'dir' | 'symlink' | 'hardlink';
@@ -47,13 +49,9 @@ function badEntry(path: string, message: string): DistillError {
 /** Normalises a path to the stored form `a/b/c` (no leading `/` or `./`, no trailing `/`); refuses `..` and NUL. */
 export function tarPath(raw: string): string {
   if (raw.includes('\0')) throw badEntry(raw, 'path contains a NUL byte');
-  const parts: string[] = [];
-  for (const part of raw.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') throw badEntry(raw, 'path contains ".."');
-    parts.push(part);
-  }
-  return parts.join('/');
+  const path = normalizePath(raw, 'refuse');
+  if (path === undefined) throw badEntry(raw, 'path contains ".."');
+  return path.slice(1);
 }
 
 /** Byte-wise (UTF-8) path order: a parent always sorts before its children, and the order is locale-independent. */
@@ -93,16 +91,7 @@ function splitUstarName(name: string): { prefix: string; name: string } | undefi
 }
 
 /** The ustar fields of one entry, before pax promotion. */
-export interface HeaderFields {
-  name: string;
-  typeflag: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: number;
-  linkName: string;
-}
+export type HeaderFields = TarHeaderFields;
 
 function ustarBlock(fields: HeaderFields, prefix: string): Buffer {
   const block = Buffer.alloc(BLOCK_SIZE);
