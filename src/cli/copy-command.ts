@@ -5,8 +5,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { DistillError } from '../errors.js';
+import { familiarRepoTag, parseDockerArchiveDestination, recordedRepoTags, writeImageDockerArchive, type DockerArchiveWriteResult } from '../oci/archive/docker-archive-writer.js';
+import { openImage } from '../oci/open-image.js';
+import { formatPlatform, parsePlatform } from '../oci/platform.js';
+import { parseReference } from '../oci/reference.js';
 import { copyReference, parseDestination, type CopyReferenceResult } from '../oci/registry/copy-reference.js';
-import type { RegistryClientOptions } from '../oci/registry/client.js';
+import { RegistryClient, type RegistryClientOptions } from '../oci/registry/client.js';
+import { defaultPlatform } from './environment.js';
 import { writeLayoutArchive } from './oci-archive-writer.js';
 import { writeOutput } from './output.js';
 import { registryClientOptions } from './registry-environment.js';
@@ -18,6 +23,7 @@ interface CopyFlags {
   caFile?: string;
   chunkSize?: string;
   retries?: string;
+  platform?: string;
 }
 
 function mb(bytes: number): string {
@@ -56,18 +62,47 @@ async function copyToDestination(source: string, destination: string, clientOpti
   }
 }
 
+/** `copy SRC docker-archive:FILE[:REPO:TAG]`: one platform of the source (the asked or the host's), names from the spec or the source. */
+async function copyToDockerArchive(source: string, destination: string, clientOptions: RegistryClientOptions, platform: string | undefined): Promise<DockerArchiveWriteResult & { source: string; destination: string }> {
+  const target = parseDockerArchiveDestination(destination);
+  const parsed = parseReference(source);
+  const client = new RegistryClient(clientOptions);
+  try {
+    const image = await openImage(parsed, { ...(platform !== undefined ? { platform: parsePlatform(platform) } : {}), defaultPlatform: defaultPlatform(), registryClient: client });
+    try {
+      // Like docker save / skopeo: the name given, else the name:tag the source was reached by, else the names it records.
+      let repoTags: string[];
+      if (target.repoTag !== undefined) repoTags = [target.repoTag];
+      else if (parsed.transport === 'registry' && parsed.registry?.tag !== undefined) repoTags = [familiarRepoTag(parsed.registry)];
+      else repoTags = recordedRepoTags(await image.tags());
+      const result = await writeImageDockerArchive(image, target.path, { repoTags });
+      return { ...result, source, destination: `docker-archive:${target.path}${target.repoTag !== undefined ? `:${target.repoTag}` : ''}` };
+    } finally {
+      await image.close();
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+function dockerArchiveSummary(result: DockerArchiveWriteResult & { source: string; destination: string }): string {
+  const tags = result.repoTags.length > 0 ? `tagged ${result.repoTags.join(', ')}` : 'untagged';
+  return `copied ${result.source} (${formatPlatform(result.platform)}, ${result.manifestDigest}) to ${result.destination}, ${tags}; config ${result.configDigest}, ${result.layers} layers, ${mb(result.bytes)} of blobs`;
+}
+
 export function registerCopyCommand(program: Command): void {
   program
     .command('copy')
     .description('copy an image (every platform of an index) between OCI layouts, archives and registries; digests stay the same')
     .argument('<source>', 'oci:DIR[:TAG] | oci-archive:FILE[:TAG] | docker-archive:FILE[:REPO:TAG] | registry:HOST/REPO[:TAG|@DIGEST] | a bare reference (nginx:1.25)')
-    .argument('<destination>', 'registry:HOST/REPO[:TAG] | a bare reference (127.0.0.1:5000/team/app:1.4) | oci:DIR[:TAG] | oci-archive:FILE[:TAG]')
+    .argument('<destination>', 'registry:HOST/REPO[:TAG] | a bare reference (127.0.0.1:5000/team/app:1.4) | oci:DIR[:TAG] | oci-archive:FILE[:TAG] | docker-archive:FILE[:REPO:TAG] (one platform)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-o, --output <file>', 'write the result to a file (atomically) instead of stdout')
     .option('--insecure', 'allow plain HTTP to the registries (loopback registries fall back to HTTP by themselves)')
     .option('--ca-file <file>', 'PEM file with extra CA certificates to trust (also $DISTILL_REGISTRY_CA)')
     .option('--chunk-size <bytes>', 'upload blobs in PATCH chunks of this size (default: one PUT per blob)')
     .option('--retries <n>', 'retries on 429/5xx and connection resets (default 4)')
+    .option('--platform <os/arch>', 'docker-archive destinations: the platform to take from an index (default: this machine\'s)')
     .addHelpText(
       'after',
       `
@@ -75,6 +110,7 @@ Examples:
   distill copy oci:out/nginx 127.0.0.1:5000/distill/nginx:latest
   distill copy docker-archive:stock-nginx.tar registry:127.0.0.1:5000/stock/nginx:1.22
   distill copy 127.0.0.1:5000/distill/nginx:latest oci:/tmp/nginx-copy:latest
+  distill copy 127.0.0.1:5000/distill/nginx:latest docker-archive:nginx.tar:distill/nginx:latest --platform linux/arm64
 
 Credentials: DISTILL_REGISTRY_USERNAME / DISTILL_REGISTRY_PASSWORD, else ~/.docker/config.json (auths,
 credHelpers, credsStore) or $REGISTRY_AUTH_FILE. Proxy: HTTPS_PROXY, HTTP_PROXY, NO_PROXY. See docs/registry.md.`,
@@ -88,6 +124,12 @@ credHelpers, credsStore) or $REGISTRY_AUTH_FILE. Proxy: HTTPS_PROXY, HTTP_PROXY,
         clientOptions.chunkSize = chunkSize;
       }
       if (retries !== undefined) clientOptions.retries = retries;
+      if (destination.startsWith('docker-archive:')) {
+        const written = await copyToDockerArchive(source, destination, clientOptions, flags.platform);
+        await writeOutput(flags.format === 'json' ? `${JSON.stringify(written, null, 2)}\n` : `${dockerArchiveSummary(written)}\n`, flags.output);
+        return;
+      }
+      if (flags.platform !== undefined) throw new DistillError('USAGE', '--platform applies to docker-archive: destinations only', { hint: 'other destinations get every platform of an index' });
       const result = await copyToDestination(source, destination, clientOptions);
       await writeOutput(flags.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : `${copySummary(result)}\n`, flags.output);
     });
