@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isDistillError } from '../src/errors.js';
 import { attachArtifact, fetchArtifact, fetchArtifactsOfKind, listArtifacts } from '../src/oci/artifacts/attach.js';
 import { parseArtifactManifest } from '../src/oci/artifacts/artifact-manifest.js';
@@ -11,8 +11,8 @@ import { buildSlsaProvenance } from '../src/oci/artifacts/provenance.js';
 import { parseReferrersIndex, referrersTag } from '../src/oci/artifacts/referrers-index.js';
 import { digestOf } from '../src/oci/digest.js';
 import { MediaType } from '../src/oci/media-types.js';
-import { RegistryClient } from '../src/oci/registry/client.js';
-import { pushSmallImage, pushVariant, startRegistry, type TestRegistry } from './helpers/registry.js';
+import type { RegistryClient } from '../src/oci/registry/client.js';
+import { pushSmallImage, pushVariant, serveSmallImage, type TestRegistry } from './helpers/registry.js';
 import { stockImage } from './helpers/oracles.js';
 import { smallImage } from './helpers/small-image.js';
 
@@ -37,15 +37,9 @@ const vex = Buffer.from(
   }),
 );
 
-beforeAll(async () => {
-  registry = await startRegistry('anonymous');
-  client = new RegistryClient({ insecure: [registry.host] });
-  await pushSmallImage(registry, 'team/app:1.0');
-});
-
-afterAll(async () => {
-  await client?.close();
-  await registry?.stop();
+serveSmallImage('team/app:1.0', (served, servedClient) => {
+  registry = served;
+  client = servedClient;
 });
 
 describe('artifacts on Debian docker-registry 2.8 (no referrers API: tag fallback)', () => {

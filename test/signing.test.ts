@@ -4,13 +4,13 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isDistillError } from '../src/errors.js';
 import { digestOf } from '../src/oci/digest.js';
 import { MediaType } from '../src/oci/media-types.js';
-import { RegistryClient } from '../src/oci/registry/client.js';
+import type { RegistryClient } from '../src/oci/registry/client.js';
 import { signImage, verifyImage } from '../src/oci/signature/sign-image.js';
-import { pushSmallImage, pushVariant, startRegistry, type TestRegistry } from './helpers/registry.js';
+import { pushSmallImage, pushVariant, serveSmallImage, type TestRegistry } from './helpers/registry.js';
 import { dssePae, parseDsseEnvelope, signPayload, verifyDsseEnvelope, verifyPayload } from '../src/oci/signature/ecdsa.js';
 import { decodePem, exportPublicKeyPem, generateKeyPair, loadPrivateKey, loadPublicKey, SIGSTORE_PRIVATE_KEY_PEM } from '../src/oci/signature/keys.js';
 import { encodeSimpleSigningPayload, goJson, parseSimpleSigningPayload, SIMPLE_SIGNING_MEDIA_TYPE } from '../src/oci/signature/payload.js';
@@ -199,14 +199,9 @@ describe('sign and verify against Debian docker-registry 2.8', () => {
   let client: RegistryClient;
   const repo = () => ({ registry: registry.host, repository: 'team/app' });
 
-  beforeAll(async () => {
-    registry = await startRegistry('anonymous');
-    client = new RegistryClient({ insecure: [registry.host] });
-    await pushSmallImage(registry, 'team/app:1.0');
-  });
-  afterAll(async () => {
-    await client?.close();
-    await registry?.stop();
+  serveSmallImage('team/app:1.0', (served, servedClient) => {
+    registry = served;
+    client = servedClient;
   });
 
   it('a distill signature verifies; the .sig object is what cosign stores; it fails once the tag moves to other content', async () => {

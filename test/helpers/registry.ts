@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
+import { afterAll, beforeAll } from 'vitest';
 import { DistillError } from '../../src/errors.js';
 import { digestOf } from '../../src/oci/digest.js';
-import type { RegistryClient } from '../../src/oci/registry/client.js';
+import { RegistryClient } from '../../src/oci/registry/client.js';
 import { freePort } from './build-helpers.js';
 import { smallImage } from './small-image.js';
 
@@ -213,6 +214,25 @@ export async function startRegistry(mode: RegistryMode, options: StartRegistryOp
 /** Pushes the two-package small test image with skopeo (an independent writer) as `reference` (`repo:tag`). */
 export async function pushSmallImage(target: TestRegistry, reference: string): Promise<void> {
   await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `docker-archive:${smallImage()}`, `docker://${target.host}/${reference}`]);
+}
+
+/**
+ * Hooks the enclosing suite: before it, an anonymous registry holding the small image at `reference` and a client
+ * allowed plain HTTP to it, handed to `ready`; after it, both closed (also when starting failed half-way).
+ */
+export function serveSmallImage(reference: string, ready: (registry: TestRegistry, client: RegistryClient) => void): void {
+  let registry: TestRegistry | undefined;
+  let client: RegistryClient | undefined;
+  beforeAll(async () => {
+    registry = await startRegistry('anonymous');
+    client = new RegistryClient({ insecure: [registry.host] });
+    await pushSmallImage(registry, reference);
+    ready(registry, client);
+  });
+  afterAll(async () => {
+    await client?.close();
+    await registry?.stop();
+  });
 }
 
 /** Moves `tag` to a different image (same layers, one more config label): other content, other digest. */
