@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { realKev, realPypa } from '../../test/contracts/vuln-store-contract.js';
+import { rejection } from '../../test/helpers/errors.js';
 import { DistillError } from '../errors.js';
 import type { EpssScore, FeedProvenance } from '../vuln/vulnerability.js';
 import { openVulnDb, type VulnDbWriter } from './sqlite/vuln-db.js';
@@ -50,16 +51,6 @@ function canMountTmpfs(): boolean {
   } finally {
     rmSync(probe, { recursive: true, force: true });
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<DistillError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DistillError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('replaceVulnDb', () => {

@@ -9,11 +9,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll } from 'vitest';
-import { DistillError } from '../../src/errors.js';
 import { digestOf } from '../../src/oci/digest.js';
 import { RegistryClient } from '../../src/oci/registry/client.js';
 import { freePort } from './build-helpers.js';
 import { smallImage } from './small-image.js';
+
+// Kept here too: the registry tests imported it from this module before it moved to errors.ts.
+export { rejection } from './errors.js';
 
 const run = promisify(execFile);
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
@@ -245,15 +247,4 @@ export async function pushVariant(client: RegistryClient, target: TestRegistry, 
   manifest.config = { ...manifest.config, digest: digestOf(configData), size: configData.length };
   await client.pushBlob(location, manifest.config, configData);
   return client.putManifest(location, tag, Buffer.from(JSON.stringify(manifest)), manifest.mediaType);
-}
-
-/** The DistillError a promise rejects with (anything else, or no rejection, fails the test). */
-export async function rejection(promise: Promise<unknown>): Promise<DistillError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DistillError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }

@@ -8,6 +8,7 @@ import { createGunzip, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DistillError, isDistillError } from '../../errors.js';
+import { rejection } from '../../../test/helpers/errors.js';
 import { stockImage } from '../../../test/helpers/oracles.js';
 import { END, base256, handHeader, padded, paxEntry } from '../../../test/fixtures/tar/hand-made.js';
 import { indexTarFile, indexTarFileSync, parseTarHeaderBlock, readTar } from './tar-reader.js';
@@ -47,16 +48,6 @@ async function collect(source: AsyncIterable<Buffer>, options?: TarReadOptions) 
     options,
   );
   return { seen, summary };
-}
-
-async function failure(promise: Promise<unknown>): Promise<DistillError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DistillError) return error;
-    throw error;
-  }
-  throw new Error('expected a DistillError, got success');
 }
 
 function sha256(data: Buffer): string {
@@ -310,13 +301,13 @@ describe('readTar against GNU tar', () => {
     const big = (await indexTarFile(archive('ustar'))).find((h) => h.name === 'big/one-mib') as TarHeader;
     const cut = join(work, 'cut.tar');
     writeFileSync(cut, tar.subarray(0, big.dataOffset + 1000));
-    const err = await failure(indexTarFile(cut));
+    const err = await rejection(indexTarFile(cut));
     expect(err.code).toBe('TAR_TRUNCATED');
     expect(err.subject).toBe(cut);
     writeFileSync(cut, tar.subarray(0, big.dataOffset + big.size + 100)); // content complete, next header cut
-    expect((await failure(indexTarFile(cut))).code).toBe('TAR_TRUNCATED');
-    expect((await failure(collect(createReadStream(cut)))).code).toBe('TAR_TRUNCATED');
-    expect((await failure(indexTarFile(join(work, 'missing.tar')))).code).toBe('IO');
+    expect((await rejection(indexTarFile(cut))).code).toBe('TAR_TRUNCATED');
+    expect((await rejection(collect(createReadStream(cut)))).code).toBe('TAR_TRUNCATED');
+    expect((await rejection(indexTarFile(join(work, 'missing.tar')))).code).toBe('IO');
   });
 
   it('indexTarFileSync reports what indexTarFile does, and the names GNU tar lists', async () => {
@@ -369,13 +360,13 @@ describe('readTar against GNU tar', () => {
       expect(listed.slice(0, k + 1)).toEqual(members.slice(0, k + 1).map((h) => h.name));
       expect((await indexTarFile(tailed, { stop })).map((h) => h.name)).toEqual(prefix.map((h) => h.name));
       expect(indexTarFileSync(tailed, { stop }).map((h) => h.name)).toEqual(prefix.map((h) => h.name));
-      expect((await failure(indexTarFile(tailed))).code).toBe('TAR_CORRUPT');
+      expect((await rejection(indexTarFile(tailed))).code).toBe('TAR_CORRUPT');
     }
     // The accepted member must still be whole.
     const big = full.find((h) => h.name === 'big/one-mib') as TarHeader;
     const cut = join(work, 'cut-stop.tar');
     writeFileSync(cut, tar.subarray(0, big.dataOffset + 1000));
-    const err = await failure(indexTarFile(cut, { stop: (h) => h.name === 'big/one-mib' }));
+    const err = await rejection(indexTarFile(cut, { stop: (h) => h.name === 'big/one-mib' }));
     expect(err.code).toBe('TAR_TRUNCATED');
     expect(err.subject).toBe(cut);
     // Exceptions from stop propagate unchanged.
@@ -456,7 +447,7 @@ describe('readTar on hostile input', () => {
     const tar = readFileSync(archive('ustar'));
     const events: string[] = [];
     const big = (await collect(chunked(tar, 65536))).seen.find((s) => s.header.name === 'big/one-mib')?.header as TarHeader;
-    const err = await failure(
+    const err = await rejection(
       readTar(chunked(tar.subarray(0, big.dataOffset + 1000), 300), {
         entry: (h) => (h.name === 'big/one-mib' ? { write: () => {}, end: () => void events.push('end'), abort: (e) => void events.push(`abort ${(e as DistillError).code}`) } : undefined),
       }),
@@ -470,7 +461,7 @@ describe('readTar on hostile input', () => {
     const { seen } = await collect(chunked(tar, 65536));
     const second = seen[1]?.header as TarHeader;
     tar[second.headerOffset + 3] = (tar[second.headerOffset + 3] as number) ^ 0x20;
-    const err = await failure(collect(chunked(tar, 512), { label: 'layer-x' }));
+    const err = await rejection(collect(chunked(tar, 512), { label: 'layer-x' }));
     expect(err.code).toBe('TAR_CORRUPT');
     expect(err.message).toContain(`offset ${second.headerOffset}`);
     expect(err.subject).toBe('layer-x');
@@ -498,23 +489,23 @@ describe('readTar on hostile input', () => {
       pulled++;
       yield Buffer.alloc(1 << 20);
     }
-    const err = await failure(readTar(source(), { entry: () => void visited++ }, { maxEntrySize: 1 << 30 }));
+    const err = await rejection(readTar(source(), { entry: () => void visited++ }, { maxEntrySize: 1 << 30 }));
     expect(err.code).toBe('TAR_ENTRY_TOO_LARGE');
     expect({ pulled, visited }).toEqual({ pulled: 1, visited: 0 });
     // Under the default limit (64 GiB) the entry is accepted, and its missing content is a truncation.
     const sizes: number[] = [];
-    const truncated = await failure(readTar(chunked(Buffer.concat([header, Buffer.alloc(4096)]), 512), { entry: (h) => void sizes.push(h.size) }));
+    const truncated = await rejection(readTar(chunked(Buffer.concat([header, Buffer.alloc(4096)]), 512), { entry: (h) => void sizes.push(h.size) }));
     expect(truncated.code).toBe('TAR_TRUNCATED');
     expect(sizes).toEqual([10_000_000_000]);
     // 100 GB in base-256 exceeds the default limit.
     const base = handHeader({ name: 'huger', size: base256(100_000_000_000n) });
     expect(gnuListing(Buffer.concat([base, Buffer.alloc(10240)]), true)[0]?.size).toBe('100000000000');
-    expect((await failure(collect(chunked(base, 512)))).code).toBe('TAR_ENTRY_TOO_LARGE');
+    expect((await rejection(collect(chunked(base, 512)))).code).toBe('TAR_ENTRY_TOO_LARGE');
     // Beyond 2^53 too.
-    expect((await failure(collect(chunked(handHeader({ name: 'x', size: base256(1n << 80n) }), 512)))).code).toBe('TAR_ENTRY_TOO_LARGE');
+    expect((await rejection(collect(chunked(handHeader({ name: 'x', size: base256(1n << 80n) }), 512)))).code).toBe('TAR_ENTRY_TOO_LARGE');
     // pax size wins over the header field.
     const paxHuge = Buffer.concat([paxEntry({ size: '99999999999999' }), handHeader({ name: 'p' })]);
-    expect((await failure(collect(chunked(paxHuge, 512)))).code).toBe('TAR_ENTRY_TOO_LARGE');
+    expect((await rejection(collect(chunked(paxHuge, 512)))).code).toBe('TAR_ENTRY_TOO_LARGE');
   });
 
   it('bounds pax and long-name records', async () => {
@@ -525,20 +516,20 @@ describe('readTar on hostile input', () => {
       pulled++;
       yield Buffer.alloc(2 << 20, 0x41);
     }
-    const err = await failure(readTar(source(), { entry: () => undefined }));
+    const err = await rejection(readTar(source(), { entry: () => undefined }));
     expect(err.code).toBe('TAR_CORRUPT');
     expect(pulled).toBe(1);
     const longName = Buffer.concat([handHeader({ name: '././@LongLink', typeflag: 'L', size: 5000, format: 'gnu' }), padded('n'.repeat(5000)), handHeader({ name: 'x' }), END]);
-    expect((await failure(collect(chunked(longName, 512), { maxMetadataSize: 4096 }))).code).toBe('TAR_CORRUPT');
+    expect((await rejection(collect(chunked(longName, 512), { maxMetadataSize: 4096 }))).code).toBe('TAR_CORRUPT');
     expect((await collect(chunked(longName, 512))).seen[0]?.header.name).toBe('n'.repeat(5000));
     // A record claiming more bytes than the body holds, a record without "=", a zero length.
     for (const body of ['999999999 path=x\n', '12 pathxxxx\n', '0 a=b\n', '5 a=b\n', '7 a=bc']) {
       const tar = Buffer.concat([handHeader({ name: 'PaxHeaders/x', typeflag: 'x', size: body.length }), padded(body), handHeader({ name: 'f' }), END]);
-      expect((await failure(collect(chunked(tar, 100)))).code).toBe('TAR_CORRUPT');
+      expect((await rejection(collect(chunked(tar, 100)))).code).toBe('TAR_CORRUPT');
     }
     // Invalid numbers in pax records.
     const badUid = Buffer.concat([paxEntry({ uid: '12ab' }), handHeader({ name: 'f' }), END]);
-    expect((await failure(collect(chunked(badUid, 512)))).code).toBe('TAR_CORRUPT');
+    expect((await rejection(collect(chunked(badUid, 512)))).code).toBe('TAR_CORRUPT');
   });
 
   it('rejects garbage and handles degenerate streams', async () => {
@@ -548,11 +539,11 @@ describe('readTar on hostile input', () => {
       seed = (seed * 1103515245 + 12345) >>> 0;
       garbage[i] = seed >>> 24;
     }
-    expect((await failure(collect(chunked(garbage, 999)))).code).toBe('TAR_CORRUPT');
-    expect((await failure(collect(chunked(padded('hello, this is not a tar file\n'), 512)))).code).toBe('TAR_CORRUPT');
-    expect((await failure(collect(chunked(Buffer.from('short'), 512)))).code).toBe('TAR_TRUNCATED');
+    expect((await rejection(collect(chunked(garbage, 999)))).code).toBe('TAR_CORRUPT');
+    expect((await rejection(collect(chunked(padded('hello, this is not a tar file\n'), 512)))).code).toBe('TAR_CORRUPT');
+    expect((await rejection(collect(chunked(Buffer.from('short'), 512)))).code).toBe('TAR_TRUNCATED');
     // An empty stream is not a tar archive (GNU tar: "This does not look like a tar archive").
-    expect((await failure(collect(chunked(Buffer.alloc(0), 512)))).code).toBe('TAR_TRUNCATED');
+    expect((await rejection(collect(chunked(Buffer.alloc(0), 512)))).code).toBe('TAR_TRUNCATED');
     expect(spawnSync('tar', ['-tf', '-'], { input: Buffer.alloc(0) }).status).not.toBe(0);
     // A lone zero block is an empty archive.
     expect(await collect(chunked(Buffer.alloc(512), 512))).toEqual({ seen: [], summary: { entries: 0, bytes: 512 } });
@@ -677,11 +668,11 @@ describe('readTar visitor contract', () => {
     const gz = gzipSync(tar);
     const plain = await collect(chunked(tar, 65536));
     expect(await collect(Readable.from([gz]).pipe(createGunzip()))).toEqual(plain);
-    const cut = await failure(collect(Readable.from([gz.subarray(0, gz.length >> 1)]).pipe(createGunzip())));
+    const cut = await rejection(collect(Readable.from([gz.subarray(0, gz.length >> 1)]).pipe(createGunzip())));
     expect(cut.code).toBe('DECOMPRESS_FAILED');
     const damaged = Buffer.from(gz);
     for (let i = 100; i < 140; i++) damaged[i] = 0xff;
-    expect(['DECOMPRESS_FAILED', 'TAR_CORRUPT']).toContain((await failure(collect(Readable.from([damaged]).pipe(createGunzip())))).code);
+    expect(['DECOMPRESS_FAILED', 'TAR_CORRUPT']).toContain((await rejection(collect(Readable.from([damaged]).pipe(createGunzip())))).code);
   });
 
   it('propagates visitor errors unchanged and wraps source errors', async () => {
@@ -692,13 +683,13 @@ describe('readTar visitor contract', () => {
       yield tar.subarray(0, 100);
       throw Object.assign(new Error('unexpected end of file'), { code: 'Z_BUF_ERROR' });
     }
-    const err = await failure(readTar(broken(), { entry: () => undefined }, { label: 'sha256:abc' }));
+    const err = await rejection(readTar(broken(), { entry: () => undefined }, { label: 'sha256:abc' }));
     expect(err.code).toBe('DECOMPRESS_FAILED');
     expect(err.subject).toBe('sha256:abc');
     async function* io() {
       yield tar.subarray(0, 100);
       throw new Error('EIO');
     }
-    expect((await failure(readTar(io(), { entry: () => undefined }))).code).toBe('IO');
+    expect((await rejection(readTar(io(), { entry: () => undefined }))).code).toBe('IO');
   });
 });
