@@ -1,26 +1,25 @@
 /** @module filesystem/all-layers-resolver — every version of every file, with the layer that added it. */
-import type { Readable } from 'node:stream';
-import { DistillError, type Issue } from '../errors.js';
+import type { Issue } from '../errors.js';
 import type { FileEntry } from './file-entry.js';
-import type { FileResolver, ReadOptions } from './file-resolver.js';
-import { comparePaths, EntryTree, imagePath } from './entry-tree.js';
+import type { FileResolver } from './file-resolver.js';
+import { comparePaths, imagePath } from './entry-tree.js';
 import type { LayerIndex } from './layer-index.js';
 import { LayerContent, type LayerReaders } from './layer-reader.js';
+import { LayerTree } from './layer-tree.js';
 
 /**
  * Whiteouts do not delete anything here: a file removed by a later layer still shows with the layer that
  * added it (that is where secrets and vulnerable packages hide). Path lookups (lstat, stat, readFile) use the
  * newest version of each path; `versions()` and `readEntry()` reach the older ones.
  */
-export class AllLayersResolver extends EntryTree implements FileResolver {
+export class AllLayersResolver extends LayerTree implements FileResolver {
   readonly kind = 'all-layers';
   private readonly newest = new Map<string, FileEntry>();
   private readonly byPath = new Map<string, FileEntry[]>();
   private readonly sorted: FileEntry[];
 
-  constructor(layers: readonly LayerIndex[], private readonly content: LayerContent, layerIssues: readonly Issue[]) {
-    super();
-    this.issues.push(...layerIssues);
+  constructor(layers: readonly LayerIndex[], content: LayerContent, layerIssues: readonly Issue[]) {
+    super(content, layerIssues);
     const all: FileEntry[] = [];
     for (const layer of [...layers].sort((a, b) => a.layer - b.layer)) {
       for (const entry of layer.entries.values()) {
@@ -47,23 +46,6 @@ export class AllLayersResolver extends EntryTree implements FileResolver {
   /** Every version of exactly this path, oldest layer first. */
   versions(path: string): FileEntry[] {
     return [...(this.byPath.get(imagePath(path)) ?? [])];
-  }
-
-  async readFile(path: string, options: ReadOptions = {}): Promise<Buffer> {
-    return this.content.read(this.resolveRegular(path), options.maxBytes);
-  }
-
-  async readEntry(entry: FileEntry, options: ReadOptions = {}): Promise<Buffer> {
-    return this.content.read(entry, options.maxBytes);
-  }
-
-  async openFile(path: string): Promise<Readable> {
-    return this.content.open(this.resolveRegular(path));
-  }
-
-  /** Reads many entry versions with one re-stream per layer; failures map to their DistillError. */
-  async readEntries(entries: readonly FileEntry[], options: ReadOptions = {}): Promise<Map<FileEntry, Buffer | DistillError>> {
-    return this.content.readMany(entries, options.maxBytes);
   }
 }
 

@@ -1,11 +1,11 @@
 /** @module filesystem/squashed-resolver — the filesystem a container sees: layers applied in order with whiteouts. */
-import type { Readable } from 'node:stream';
 import { DistillError, type Issue } from '../errors.js';
 import { baseName, parentPath, type FileEntry } from './file-entry.js';
 import type { FileResolver, ReadOptions } from './file-resolver.js';
-import { comparePaths, EntryTree } from './entry-tree.js';
+import { comparePaths } from './entry-tree.js';
 import type { LayerIndex } from './layer-index.js';
 import { LayerContent, type LayerReaders } from './layer-reader.js';
+import { LayerTree } from './layer-tree.js';
 import { resolvePath } from './symlinks.js';
 
 function implicitDir(path: string, layer: number): FileEntry {
@@ -108,17 +108,16 @@ function ensureDirectory(tree: MutableTree, path: string, layer: number): void {
   for (let i = missing.length - 1; i >= 0; i--) tree.set(implicitDir(missing[i] as string, layer));
 }
 
-export class SquashedResolver extends EntryTree implements FileResolver {
+export class SquashedResolver extends LayerTree implements FileResolver {
   readonly kind = 'squashed';
   private sorted: FileEntry[] | undefined;
 
   constructor(
     private readonly visible: Map<string, FileEntry>,
-    private readonly content: LayerContent,
+    content: LayerContent,
     layerIssues: readonly Issue[],
   ) {
-    super();
-    this.issues.push(...layerIssues);
+    super(content, layerIssues);
   }
 
   protected lookup(path: string): FileEntry | undefined {
@@ -140,22 +139,6 @@ export class SquashedResolver extends EntryTree implements FileResolver {
     } catch {
       return entry;
     }
-  }
-
-  async readFile(path: string, options: ReadOptions = {}): Promise<Buffer> {
-    return this.content.read(this.resolveRegular(path), options.maxBytes);
-  }
-
-  async readEntry(entry: FileEntry, options: ReadOptions = {}): Promise<Buffer> {
-    return this.content.read(entry, options.maxBytes);
-  }
-
-  async openFile(path: string): Promise<Readable> {
-    return this.content.open(this.resolveRegular(path));
-  }
-
-  async readEntries(entries: readonly FileEntry[], options: ReadOptions = {}): Promise<Map<FileEntry, Buffer | DistillError>> {
-    return this.content.readMany(entries, options.maxBytes);
   }
 
   /** Reads many files with one re-stream per layer; a missing or oversized file maps to its DistillError. */
