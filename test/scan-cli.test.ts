@@ -1,5 +1,5 @@
 /** @module test/scan-cli — `distill db` and `distill scan` end to end on real data: import, scan, gate, SARIF, sbom:, VEX, update. */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debianRoot } from './fixtures/catalog-lang/lang-helpers.js';
+import { distillFromSource } from './helpers/distill-cli.js';
 import { sharedData, trivyRootfsPackages } from './helpers/oracles.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -20,18 +21,6 @@ interface Result { status: number | null; stdout: string; stderr: string }
 function distill(args: string[], env: NodeJS.ProcessEnv = {}): Result {
   const result = spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** The same, asynchronously: for tests that run an HTTP server in this process. */
-function distillAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: root, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (status) => done({ status, stdout, stderr }));
-  });
 }
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -172,7 +161,7 @@ describe('distill db + scan on real advisories', () => {
     afterAll(() => new Promise<void>((done) => server.close(() => done())));
 
     it('downloads, imports and records the URL as the origin; other feeds are kept', async () => {
-      const { status, stderr } = await distillAsync(['db', 'update', '--feeds', 'kev', '--db', db, '-q'], { DISTILL_KEV_URL: `${base}/kev.json` });
+      const { status, stderr } = await distillFromSource(['db', 'update', '--feeds', 'kev', '--db', db, '-q'], { DISTILL_KEV_URL: `${base}/kev.json` });
       expect(status, stderr).toBe(0);
       const state = JSON.parse(distill(['db', 'status', '--db', db, '--format', 'json']).stdout) as { feeds: { feed: string; origin: string; records: number }[] };
       expect(state.feeds.find((feed) => feed.feed === 'kev')).toMatchObject({ origin: `${base}/kev.json`, records: 1404 });
@@ -182,7 +171,7 @@ describe('distill db + scan on real advisories', () => {
     it('a cut-off download fails and leaves the database byte-identical', async () => {
       const before = sha256(db);
       truncate = true;
-      const { status, stderr } = await distillAsync(['db', 'update', '--feeds', 'kev', '--db', db, '-q'], { DISTILL_KEV_URL: `${base}/kev.json` });
+      const { status, stderr } = await distillFromSource(['db', 'update', '--feeds', 'kev', '--db', db, '-q'], { DISTILL_KEV_URL: `${base}/kev.json` });
       truncate = false;
       expect(status).not.toBe(0);
       expect(stderr).toMatch(/\[(DOWNLOAD_FAILED|NETWORK_UNREACHABLE)\]/);
@@ -191,7 +180,7 @@ describe('distill db + scan on real advisories', () => {
 
     it('no network: fails fast with the db import hint', async () => {
       const started = Date.now();
-      const { status, stderr } = await distillAsync(['db', 'update', '--feeds', 'kev', '--db', db, '-q'], { DISTILL_KEV_URL: 'http://distill-feeds.invalid/kev.json' });
+      const { status, stderr } = await distillFromSource(['db', 'update', '--feeds', 'kev', '--db', db, '-q'], { DISTILL_KEV_URL: 'http://distill-feeds.invalid/kev.json' });
       expect(status).toBe(3);
       expect(stderr).toMatch(/\[NETWORK_UNREACHABLE\]/);
       expect(stderr).toMatch(/db import/);

@@ -1,9 +1,8 @@
 /** @module test/watch — continuous rescan and rebuild: `distill watch --once` rescans stored SBOMs when the real vulnerability DB changes, and rebuilds only when a re-signed index changes the resolved packages. */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Watcher, diffPackages, type WatchEvent } from '../src/jobs/watch.js';
@@ -11,27 +10,13 @@ import { scanSource } from '../src/report/scan-source.js';
 import type { AppStore } from '../src/storage/app-store.js';
 import { openAppStore, vulnDbDigest } from '../src/storage/app/index.js';
 import { openVulnDb } from '../src/storage/sqlite/vuln-db.js';
+import { distillFromSource } from './helpers/distill-cli.js';
 import { FIXTURE_NOW, FIXTURE_TOOL, kevOnlyDb, pypaKevDb, pythonRoot } from './helpers/scan-fixtures.js';
 import { scanPackages, signedTestRepo, signStableSuite } from './helpers/signed-repo.js';
 import { smallImage } from './helpers/small-image.js';
 
 const run = promisify(execFile);
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'src', 'cli', 'main.ts');
 const work = mkdtempSync(join(tmpdir(), 'distill-watch-'));
-
-interface Result { status: number | null; stdout: string; stderr: string }
-
-function distill(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: root, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (status) => done({ status, stdout, stderr }));
-  });
-}
 
 function digestOf(path: string): string {
   const store = openVulnDb(path, { readonly: true });
@@ -71,7 +56,7 @@ describe('distill watch: rescan when the vulnerability DB changes (real KEV and 
     const empty = join(work, 'no-recipes');
     mkdirSync(empty, { recursive: true });
     const env = { DISTILL_DATABASE_URL: appDb, SOURCE_DATE_EPOCH: '' };
-    const first = await distill(['watch', empty, '--once', '--db', newDb, '--format', 'json', '--data-dir', join(work, 'data')], env);
+    const first = await distillFromSource(['watch', empty, '--once', '--db', newDb, '--format', 'json', '--data-dir', join(work, 'data')], env);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     const events = first.stdout.trim().split('\n').map((line) => JSON.parse(line) as WatchEvent | { kind: 'round'; rescanned: number; rebuilt: number; errors: number; dbDigest: string });
@@ -109,7 +94,7 @@ describe('distill watch: rescan when the vulnerability DB changes (real KEV and 
     }
 
     // The same DB again (a new watcher process): nothing to do, nothing written.
-    const second = await distill(['watch', empty, '--once', '--db', newDb, '--format', 'json', '--data-dir', join(work, 'data')], env);
+    const second = await distillFromSource(['watch', empty, '--once', '--db', newDb, '--format', 'json', '--data-dir', join(work, 'data')], env);
     expect(second.status).toBe(0);
     expect(JSON.parse(second.stdout.trim().split('\n').at(-1)!)).toMatchObject({ kind: 'round', rescanned: 0 });
     const after = await openAppStore({ location: appDb });
