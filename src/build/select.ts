@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { DistillError } from '../errors.js';
-import { ImageTree, treePath } from './tree.js';
+import { ImageTree, treePath, type TreeNode } from './tree.js';
 
 /**
  * One member of a package's data.tar, as the deb reader yields it. `path` is as stored (`./usr/bin/x`, `./bin/`);
@@ -51,17 +51,11 @@ export function pathExcluder(patterns: readonly string[]): PathExcluder | undefi
 }
 
 /** An entry that goes into the image, with its final path. */
-export interface SelectedEntry {
+export interface SelectedEntry extends Omit<TreeNode, 'origin'> {
   /** Final absolute tree path (`/usr/lib/x86_64-linux-gnu/libc.so.6`). */
   path: string;
-  type: 'file' | 'dir' | 'symlink' | 'hardlink';
-  mode: number;
-  uid: number;
-  gid: number;
-  content?: Buffer;
   /** Symlink target (rewritten if a relative target would break under merged /usr) or the hardlink's final tree path. */
   target?: string;
-  mtime: number;
 }
 
 export interface Selection {

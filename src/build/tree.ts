@@ -1,5 +1,7 @@
 /** @module build/tree — the in-memory image filesystem the builder assembles before it is written as layers. */
 import { DistillError } from '../errors.js';
+import { imagePath } from '../filesystem/entry-tree.js';
+import { normalizePath, parentPath } from '../filesystem/file-entry.js';
 import type { FileTree } from './layer.js';
 
 export type TreeNodeType = 'file' | 'dir' | 'symlink' | 'hardlink';
@@ -44,34 +46,14 @@ const MAX_PATH_BYTES = 4096;
  */
 export function treePath(raw: string): string {
   if (raw.includes('\0') || raw.length > MAX_PATH_BYTES) throw new DistillError('PATH_ESCAPE', `unusable path ${JSON.stringify(raw.slice(0, 200))}`, { subject: raw.slice(0, 200) });
-  const parts: string[] = [];
-  for (const part of raw.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (parts.length === 0) throw new DistillError('PATH_ESCAPE', `path ${JSON.stringify(raw)} climbs above the image root`, { subject: raw });
-      parts.pop();
-      continue;
-    }
-    parts.push(part);
-  }
-  return '/' + parts.join('/');
-}
-
-function parentOf(path: string): string {
-  const cut = path.lastIndexOf('/');
-  return cut <= 0 ? '/' : path.slice(0, cut);
+  const path = normalizePath(raw);
+  if (path === undefined) throw new DistillError('PATH_ESCAPE', `path ${JSON.stringify(raw)} climbs above the image root`, { subject: raw });
+  return path;
 }
 
 /** Resolves a symlink target against the directory holding the link, clamped to the root like a chroot. */
 function resolveTarget(linkDir: string, target: string): string {
-  const joined = target.startsWith('/') ? target : `${linkDir}/${target}`;
-  const parts: string[] = [];
-  for (const part of joined.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') parts.pop();
-    else parts.push(part);
-  }
-  return '/' + parts.join('/');
+  return imagePath(target.startsWith('/') ? target : `${linkDir}/${target}`);
 }
 
 /**
@@ -113,7 +95,7 @@ export class ImageTree {
         if (node.type === 'dir') continue;
         if (node.type === 'symlink') {
           if (++hops > MAX_SYMLINK_HOPS) throw new DistillError('SYMLINK_LOOP', `too many symlinks resolving ${path}`, { subject: path });
-          const base = resolveTarget(parentOf(prefix), node.target ?? '');
+          const base = resolveTarget(parentPath(prefix), node.target ?? '');
           current = (base === '/' ? '' : base) + '/' + parts.slice(i + 1).join('/');
           continue restart;
         }
@@ -145,7 +127,7 @@ export class ImageTree {
 
   private ensureParents(path: string, mtime: number): void {
     const missing: string[] = [];
-    for (let dir = parentOf(path); dir !== '/'; dir = parentOf(dir)) {
+    for (let dir = parentPath(path); dir !== '/'; dir = parentPath(dir)) {
       const node = this.nodes.get(dir);
       if (node !== undefined) {
         if (node.type !== 'dir') throw new DistillError('TREE_CONFLICT', `cannot place ${path}: ${dir} is a ${node.type}, not a directory`, { subject: path });
@@ -215,7 +197,7 @@ export class ImageTree {
       const node = this.nodes.get(current);
       if (node === undefined) return undefined;
       if (node.type !== 'symlink') return { path: current, node };
-      current = this.resolveParents(resolveTarget(parentOf(current), node.target ?? ''));
+      current = this.resolveParents(resolveTarget(parentPath(current), node.target ?? ''));
     }
     throw new DistillError('SYMLINK_LOOP', `too many symlinks resolving ${path}`, { subject: path });
   }
