@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { DistillError } from '../errors.js';
-import { familiarRepoTag, parseDockerArchiveDestination, recordedRepoTags, writeImageDockerArchive, type DockerArchiveWriteResult } from '../oci/archive/docker-archive-writer.js';
+import { qualifiedRepoTag, parseDockerArchiveDestination, recordedRepoTags, writeImageDockerArchive, type DockerArchiveWriteResult } from '../oci/archive/docker-archive-writer.js';
 import { openImage } from '../oci/open-image.js';
 import { formatPlatform, parsePlatform } from '../oci/platform.js';
 import { parseReference } from '../oci/reference.js';
@@ -73,7 +73,7 @@ async function copyToDockerArchive(source: string, destination: string, clientOp
       // Like docker save / skopeo: the name given, else the name:tag the source was reached by, else the names it records.
       let repoTags: string[];
       if (target.repoTag !== undefined) repoTags = [target.repoTag];
-      else if (parsed.transport === 'registry' && parsed.registry?.tag !== undefined) repoTags = [familiarRepoTag(parsed.registry)];
+      else if (parsed.transport === 'registry' && parsed.registry?.tag !== undefined) repoTags = [qualifiedRepoTag(parsed.registry)];
       else repoTags = recordedRepoTags(await image.tags());
       const result = await writeImageDockerArchive(image, target.path, { repoTags });
       return { ...result, source, destination: `docker-archive:${target.path}${target.repoTag !== undefined ? `:${target.repoTag}` : ''}` };

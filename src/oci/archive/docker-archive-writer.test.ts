@@ -8,7 +8,7 @@ import { rejectsWith } from '../../../test/fixtures/oci/streams.js';
 import { openImage } from '../open-image.js';
 import type { Image } from '../image.js';
 import { parseRegistryReference } from '../registry/registry-reference.js';
-import { familiarRepoTag, parseDockerArchiveDestination, recordedRepoTags, writeImageDockerArchive } from './docker-archive-writer.js';
+import { qualifiedRepoTag, parseDockerArchiveDestination, recordedRepoTags, writeImageDockerArchive } from './docker-archive-writer.js';
 
 let work: string;
 const opened: Image[] = [];
@@ -31,10 +31,9 @@ const gzipLayout = () => layoutOf('da-writer-gzip', [{ archive: tinyDockerArchiv
 describe('destination syntax and names', () => {
   it('parses docker-archive:FILE[:REFERENCE] as skopeo does (path up to the first colon)', () => {
     expect(parseDockerArchiveDestination('docker-archive:out/n.tar')).toEqual({ path: 'out/n.tar' });
-    expect(parseDockerArchiveDestination('docker-archive:n.tar:nginx:1.22')).toEqual({ path: 'n.tar', repoTag: 'nginx:1.22' });
-    expect(parseDockerArchiveDestination('docker-archive:n.tar:team/app')).toEqual({ path: 'n.tar', repoTag: 'team/app:latest' });
+    expect(parseDockerArchiveDestination('docker-archive:n.tar:nginx:1.22')).toEqual({ path: 'n.tar', repoTag: 'docker.io/library/nginx:1.22' });
+    expect(parseDockerArchiveDestination('docker-archive:n.tar:team/app')).toEqual({ path: 'n.tar', repoTag: 'docker.io/team/app:latest' });
     expect(parseDockerArchiveDestination('docker-archive:n.tar:127.0.0.1:5000/t/app:1')).toEqual({ path: 'n.tar', repoTag: '127.0.0.1:5000/t/app:1' });
-    expect(parseDockerArchiveDestination('docker-archive:n.tar:docker.io/library/nginx:1')).toEqual({ path: 'n.tar', repoTag: 'nginx:1' });
   });
 
   it('refuses an empty path, a digest and a malformed name', () => {
@@ -43,11 +42,11 @@ describe('destination syntax and names', () => {
     }
   });
 
-  it("writes Docker's short names and keeps only recorded tags that name a repository", () => {
-    expect(familiarRepoTag(parseRegistryReference('nginx'))).toBe('nginx:latest');
-    expect(familiarRepoTag(parseRegistryReference('docker.io/team/app:2'))).toBe('team/app:2');
-    expect(familiarRepoTag(parseRegistryReference('ghcr.io/o/r:1'))).toBe('ghcr.io/o/r:1');
-    expect(recordedRepoTags(['latest', 'v1.0', 'docker.io/library/nginx:1.22', 'nginx:1.22', 'localhost/x:1'])).toEqual(['nginx:1.22', 'localhost/x:1']);
+  it('writes qualified names and keeps, as spelled, only recorded tags that name a repository', () => {
+    expect(qualifiedRepoTag(parseRegistryReference('nginx'))).toBe('docker.io/library/nginx:latest');
+    expect(qualifiedRepoTag(parseRegistryReference('team/app:2'))).toBe('docker.io/team/app:2');
+    expect(qualifiedRepoTag(parseRegistryReference('ghcr.io/o/r:1'))).toBe('ghcr.io/o/r:1');
+    expect(recordedRepoTags(['latest', 'v1.0', 'docker.io/library/nginx:1.22', 'nginx:1.22', 'localhost/x:1', 'Bad:x', 'nginx:1.22'])).toEqual(['docker.io/library/nginx:1.22', 'nginx:1.22', 'localhost/x:1']);
   });
 });
 

@@ -9,28 +9,25 @@ import type { Image } from '../image.js';
 import { digestOf, parseDigest } from '../digest.js';
 import { layerCompression } from '../media-types.js';
 import type { Platform } from '../platform.js';
-import { DOCKER_HUB, parseRegistryReference, type RegistryReference } from '../registry/registry-reference.js';
+import { parseRegistryReference, type RegistryReference } from '../registry/registry-reference.js';
 
 const BLOCK = 512;
 
 /** `docker-archive:FILE[:REPO[:TAG]]` as a destination. */
 export interface DockerArchiveDestination {
   path: string;
-  /** The name to record in RepoTags, in Docker's short form (`nginx:1.22`, `127.0.0.1:5000/t/app:1`). */
+  /** The name to record in RepoTags, fully qualified (`docker.io/library/nginx:1.22`). */
   repoTag?: string;
 }
 
 /**
- * Docker's short spelling of a tagged reference, as `docker save` records it: Docker Hub's `library/`
- * images lose both prefixes, other Docker Hub names lose the host, other registries keep theirs.
+ * The name recorded in RepoTags: fully qualified (`docker.io/library/nginx:1.22`), as skopeo and podman
+ * write it. `docker load` reads that as `nginx:1.22`, while podman would read a short `team/app:2` as
+ * `localhost/team/app:2`, so only the qualified spelling means the same image to both.
  */
-export function familiarRepoTag(reference: RegistryReference): string {
+export function qualifiedRepoTag(reference: RegistryReference): string {
   if (reference.tag === undefined) throw new DistillError('BAD_REFERENCE', `${reference.registry}/${reference.repository} has no tag to record`, { subject: reference.repository });
-  let name = `${reference.registry}/${reference.repository}`;
-  if (reference.registry === DOCKER_HUB) {
-    name = reference.repository.startsWith('library/') && reference.repository.split('/').length === 2 ? reference.repository.slice('library/'.length) : reference.repository;
-  }
-  return `${name}:${reference.tag}`;
+  return `${reference.registry}/${reference.repository}:${reference.tag}`;
 }
 
 /**
@@ -49,12 +46,13 @@ export function parseDockerArchiveDestination(text: string): DockerArchiveDestin
   if (reference.digest !== undefined) {
     throw new DistillError('BAD_REFERENCE', `${JSON.stringify(name)}: a docker archive records names with tags, not digests`, { hint: 'write docker-archive:FILE:REPO:TAG', subject: text });
   }
-  return { path, repoTag: familiarRepoTag(reference) };
+  return { path, repoTag: qualifiedRepoTag(reference) };
 }
 
 /**
- * The names among an image's recorded tags that can go into RepoTags: full references such as
- * `docker.io/library/nginx:1.22` or `nginx:1.22`. A bare OCI ref name (`latest`) names no repository.
+ * The names among an image's recorded tags that can go into RepoTags, spelled as recorded (a docker
+ * archive's `stock/nginx:latest` means to each loader what it meant before). A bare OCI ref name
+ * (`latest`) names no repository and is left out.
  */
 export function recordedRepoTags(tags: readonly string[]): string[] {
   const names: string[] = [];
@@ -62,7 +60,7 @@ export function recordedRepoTags(tags: readonly string[]): string[] {
     if (!tag.includes(':') && !tag.includes('/')) continue;
     try {
       const reference = parseRegistryReference(tag);
-      if (reference.digest === undefined) names.push(familiarRepoTag(reference));
+      if (reference.digest === undefined && reference.tag !== undefined) names.push(tag);
     } catch {
       // not a reference: an annotation like "v1.0" or a path-like name
     }
@@ -71,7 +69,7 @@ export function recordedRepoTags(tags: readonly string[]): string[] {
 }
 
 export interface DockerArchiveWriteOptions {
-  /** Names for manifest.json's RepoTags (Docker's short form); none → the archive loads untagged. */
+  /** Names for manifest.json's RepoTags (see qualifiedRepoTag); none → the archive loads untagged. */
   repoTags?: readonly string[];
   /** mtime of every tar entry, seconds since the epoch (default 0: the output depends only on the image). */
   mtime?: number;
