@@ -3,7 +3,6 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openImage } from '../src/oci/open-image.js';
 import { bypassesProxy, dockerConfigCredentials, openRegistryImage, parseRegistryReference, pushOciLayout, RegistryClient, staticCredentials, copyReference } from '../src/oci/registry/index.js';
 import { multiPlatformLayout } from './fixtures/oci/fixtures.js';
+import { openTunnel } from './helpers/connect-tunnel.js';
 import { stockImage } from './helpers/oracles.js';
 import { buildReady, debCache, freePort } from './helpers/build-helpers.js';
 import { rejection, startRegistry, type TestRegistry } from './helpers/registry.js';
@@ -275,15 +275,7 @@ async function connectProxy(): Promise<{ url: string; tunnels: string[]; server:
   const server = createServer((_req, res) => res.writeHead(405).end());
   server.on('connect', (req, socket, head) => {
     tunnels.push(req.url ?? '');
-    const [host, port] = (req.url ?? '').split(':');
-    const upstream = connect(Number(port), host!, () => {
-      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(socket);
-      socket.pipe(upstream);
-    });
-    upstream.on('error', () => socket.destroy());
-    socket.on('error', () => upstream.destroy());
+    openTunnel(req, socket, head);
   });
   const port = await freePort();
   await new Promise<void>((ok) => server.listen(port, '127.0.0.1', ok));

@@ -1,11 +1,12 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTunnel } from '../../test/helpers/connect-tunnel.js';
 import { isDistillError } from '../errors.js';
 import { createMemoryStore } from '../vuln/memory-store.js';
 import { download, downloadNvdPages, proxyFor } from './fetch.js';
@@ -198,15 +199,7 @@ describe('download', () => {
       });
       proxy.on('connect', (req: IncomingMessage, socket, head: Buffer) => {
         seen.push(`CONNECT ${req.url}`);
-        const [host, port] = (req.url ?? '').split(':');
-        const upstream = connect(Number(port), host as string, () => {
-          socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-          upstream.write(head);
-          upstream.pipe(socket);
-          socket.pipe(upstream);
-        });
-        upstream.on('error', () => socket.destroy());
-        socket.on('error', () => upstream.destroy());
+        openTunnel(req, socket, head);
       });
       proxyUrl = `http://127.0.0.1:${await listen(proxy)}`;
     });
