@@ -87,7 +87,7 @@ async function copyToDockerArchive(source: string, destination: string, clientOp
 
 function dockerArchiveSummary(result: DockerArchiveWriteResult & { source: string; destination: string }): string {
   const tags = result.repoTags.length > 0 ? `tagged ${result.repoTags.join(', ')}` : 'untagged';
-  return `copied ${result.source} (${formatPlatform(result.platform)}, ${result.manifestDigest}) to ${result.destination}, ${tags}; config ${result.configDigest}, ${result.layers} layers, ${mb(result.bytes)} of blobs`;
+  return `copied ${result.source} (${formatPlatform(result.platform)}, ${result.manifestDigest}) to ${result.destination}, ${tags}; config ${result.configDigest}, ${result.layers} layer${result.layers === 1 ? '' : 's'}, ${mb(result.bytes)} of blobs`;
 }
 
 export function registerCopyCommand(program: Command): void {
