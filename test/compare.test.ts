@@ -1,6 +1,6 @@
 /** @module test/compare — `distill compare`: stock nginx against distill's nginx, on a DB from real data, and on a store of real CVE ids with constructed fixed versions; images and saved scans (`scan:FILE`). */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,12 +140,29 @@ describe('compare: stock nginx vs distill nginx', () => {
   }, 300_000);
 });
 
+/** A Debian security tracker entry whose bookworm fix is `fixed`. */
+const entry = (fixed: string, urgency: string) => ({ releases: { bookworm: { status: 'resolved', repositories: { bookworm: fixed }, fixed_version: fixed, urgency } } });
+
+/** The constructed feeds (see below) in a new folder `feeds`: four real CVE ids with fixed versions above the images', and the real KEV list. */
+function writeConstructedFeeds(feeds: string): void {
+  mkdirSync(feeds);
+  writeFileSync(
+    join(feeds, 'debian-tracker.json'),
+    JSON.stringify({
+      curl: { 'CVE-2023-38545': entry('7.88.1-10+deb12u16', 'high') },
+      perl: { 'CVE-2023-47038': entry('5.36.0-7+deb12u5', 'medium') },
+      openssl: { 'CVE-2023-2975': entry('3.0.22-1~deb12u3', 'low') },
+      glibc: { 'CVE-2023-4911': entry('2.36-9+deb12u15', 'high') },
+    }),
+  );
+  copyFileSync(join(sharedData, 'cisa-kev', 'known_exploited_vulnerabilities.json'), join(feeds, 'kev.json'));
+}
+
 describe('compare: real CVE ids with constructed fixed versions', () => {
   // CONSTRUCTED: the CVE ids are real (changelog-cve-summary.derived.json names them for these source packages,
   // CVE-2023-4911 is in the real KEV list), but the fixed versions are set just ABOVE what the images carry so
   // that the images match; B's libc6 is bumped past the glibc fix to exercise `newer-version`.
   const summary = () => JSON.parse(readFileSync(join(sharedData, 'debian-bookworm-local-system', 'changelog-cve-summary.derived.json'), 'utf8')) as Record<string, { since_list?: string[] }>;
-  const entry = (fixed: string, urgency: string) => ({ releases: { bookworm: { status: 'resolved', repositories: { bookworm: fixed }, fixed_version: fixed, urgency } } });
 
   it('counts each CVE once per image and attributes every disappearance', async () => {
     const ids = summary();
@@ -155,15 +172,7 @@ describe('compare: real CVE ids with constructed fixed versions', () => {
     has('openssl', 'CVE-2023-2975');
     has('glibc', 'CVE-2023-4911');
     const feeds = join(dir, 'constructed');
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(feeds);
-    writeFileSync(join(feeds, 'debian-tracker.json'), JSON.stringify({
-      curl: { 'CVE-2023-38545': entry('7.88.1-10+deb12u16', 'high') },
-      perl: { 'CVE-2023-47038': entry('5.36.0-7+deb12u5', 'medium') },
-      openssl: { 'CVE-2023-2975': entry('3.0.22-1~deb12u3', 'low') },
-      glibc: { 'CVE-2023-4911': entry('2.36-9+deb12u15', 'high') },
-    }));
-    copyFileSync(join(sharedData, 'cisa-kev', 'known_exploited_vulnerabilities.json'), join(feeds, 'kev.json'));
+    writeConstructedFeeds(feeds);
     const store = createMemoryStore();
     const { files } = await findFeedFiles([feeds]);
     await importFeedFiles(files, store, { fetchedAt: now });
@@ -217,7 +226,6 @@ describe('compare: real CVE ids with constructed fixed versions', () => {
 
   it('the CLI writes the JSON comparison with -o (database from `distill db import`)', async () => {
     const feeds = join(dir, 'cli-feeds');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(feeds);
     // CONSTRUCTED as above: a real curl CVE id with a fixed version just above the stock image's curl.
     writeFileSync(join(feeds, 'debian-tracker.json'), JSON.stringify({ curl: { 'CVE-2023-38545': entry('7.88.1-10+deb12u16', 'high') } }));
@@ -238,7 +246,6 @@ describe('compare: real CVE ids with constructed fixed versions', () => {
 
 describe('compare: saved scans (scan:FILE)', () => {
   const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '0' } });
-  const entry = (fixed: string, urgency: string) => ({ releases: { bookworm: { status: 'resolved', repositories: { bookworm: fixed }, fixed_version: fixed, urgency } } });
   let dbPath: string;
   let scanA: string;
   let scanB: string;
@@ -246,15 +253,7 @@ describe('compare: saved scans (scan:FILE)', () => {
   beforeAll(async () => {
     // CONSTRUCTED like the test above (real CVE ids, fixed versions just above the images'), plus the real KEV list.
     const feeds = join(dir, 'saved-feeds');
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(feeds);
-    writeFileSync(join(feeds, 'debian-tracker.json'), JSON.stringify({
-      curl: { 'CVE-2023-38545': entry('7.88.1-10+deb12u16', 'high') },
-      perl: { 'CVE-2023-47038': entry('5.36.0-7+deb12u5', 'medium') },
-      openssl: { 'CVE-2023-2975': entry('3.0.22-1~deb12u3', 'low') },
-      glibc: { 'CVE-2023-4911': entry('2.36-9+deb12u15', 'high') },
-    }));
-    copyFileSync(join(sharedData, 'cisa-kev', 'known_exploited_vulnerabilities.json'), join(feeds, 'kev.json'));
+    writeConstructedFeeds(feeds);
     dbPath = join(dir, 'saved.db');
     await importPaths(dbPath, [feeds], { now });
     scanA = join(dir, 'stock-scan.json');
