@@ -187,23 +187,23 @@ describe('hostile destinations and sources', () => {
     expect(existsSync(join(work, 'missing'))).toBe(false);
   });
 
-  const mountPoint = join(tmpdir(), `distill-ro-${process.pid}`);
-  const canMount = (() => {
-    mkdirSync(mountPoint, { recursive: true });
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', mountPoint]).status === 0;
-    if (!mounted) rmSync(mountPoint, { recursive: true, force: true });
-    return mounted;
-  })();
-  afterAll(() => {
-    if (canMount) spawnSync('umount', [mountPoint]);
-    rmSync(mountPoint, { recursive: true, force: true });
-  });
-
-  it.skipIf(!canMount)('a read-only directory is IO (exit 4) and leaves nothing behind', async () => {
-    const r = await distill(['copy', `${registry.host}/small/img:1`, `docker-archive:${join(mountPoint, 'x.tar')}`]);
-    expect(r.code).toBe(4);
-    expect(r.stderr).toContain('the directory is not writable [IO]');
-    expect(readdirSync(mountPoint)).toEqual([]);
+  it('a read-only directory is IO (exit 4) and leaves nothing behind', async (ctx) => {
+    // A tmpfs mounted read-only (root ignores file modes); mounted and removed inside the test so nothing leaks.
+    const mountPoint = mkdtempSync(join(tmpdir(), 'distill-ro-'));
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', mountPoint]).status !== 0) {
+      rmSync(mountPoint, { recursive: true, force: true });
+      ctx.skip();
+      return;
+    }
+    try {
+      const r = await distill(['copy', `${registry.host}/small/img:1`, `docker-archive:${join(mountPoint, 'x.tar')}`]);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain('the directory is not writable [IO]');
+      expect(readdirSync(mountPoint)).toEqual([]);
+    } finally {
+      spawnSync('umount', [mountPoint]);
+      rmSync(mountPoint, { recursive: true, force: true });
+    }
   });
 
   it('a source blob with the wrong digest fails with DIGEST_MISMATCH and writes no file', async () => {
