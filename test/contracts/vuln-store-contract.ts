@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { AffectedRange, AffectedRecord, EpssScore, FeedProvenance, KevEntry, RangeEvent, VulnerabilityRecord } from '../../src/vuln/vulnerability.js';
 import type { VulnStore, VulnStoreWriter } from '../../src/vuln/vuln-store.js';
+import { kevEntryOf, type KevJsonEntry } from '../helpers/kev-json.js';
 import { sharedData } from '../helpers/oracles.js';
 
 /** How the contract drives one implementation. */
@@ -23,23 +24,13 @@ const pypaArchive = join(sharedData, 'pypa-advisory-database', 'pypa-advisory-da
 interface KevJson {
   catalogVersion: string;
   dateReleased: string;
-  vulnerabilities: Array<{ cveID: string; vendorProject: string; product: string; vulnerabilityName: string; dateAdded: string; dueDate: string; requiredAction: string; knownRansomwareCampaignUse: string }>;
+  vulnerabilities: KevJsonEntry[];
 }
 
 /** The whole real KEV catalog, mapped field by field (a test-side mapping, not the feed parser). */
 export function realKev(): { entries: KevEntry[]; catalog: KevJson } {
   const catalog = JSON.parse(readFileSync(kevPath, 'utf8')) as KevJson;
-  const entries = catalog.vulnerabilities.map((v) => ({
-    cve: v.cveID,
-    vendor: v.vendorProject,
-    product: v.product,
-    name: v.vulnerabilityName,
-    dateAdded: v.dateAdded,
-    dueDate: v.dueDate,
-    requiredAction: v.requiredAction,
-    knownRansomwareCampaignUse: v.knownRansomwareCampaignUse === 'Known' ? ('Known' as const) : ('Unknown' as const),
-  }));
-  return { entries, catalog };
+  return { entries: catalog.vulnerabilities.map(kevEntryOf), catalog };
 }
 
 interface OsvYaml {
