@@ -53,9 +53,38 @@ export interface CheckResult extends CheckDefinition {
   evidence: Evidence[];
 }
 
+/** One signature that verified under a given key for the checked digest. */
+export interface VerifiedImageSignature {
+  /** The public key file (as given with --key) and its SHA-256 fingerprint (of the DER public key). */
+  key: string;
+  keyFingerprint: string;
+  /** The signed digest: the manifest examined, or the index that lists it. */
+  digest: string;
+  signatureReference: string;
+  payloadDigest: string;
+}
+
+/**
+ * The outcome of a cosign-style signature check of the image, done by the caller (the library never goes to a
+ * registry for it): CIS 4.5 and 4.12 are decided from it. `checked: false` when the source holds no signatures.
+ */
+export interface SignatureVerdict {
+  /** The public key files given, in order. */
+  keys: string[];
+  checked: boolean;
+  /** The manifest digest whose signatures were looked at. */
+  digest?: string;
+  /** At least one signature verified. */
+  verified: boolean;
+  signatures: VerifiedImageSignature[];
+  /** Why nothing verified (one per key or per rejected signature), or why no check was possible. */
+  reasons: string[];
+}
+
 export interface CheckContext {
   image: ImageEvidence;
   dockerfile?: Dockerfile;
+  signature?: SignatureVerdict;
 }
 
 interface Decision {
@@ -66,6 +95,39 @@ interface Decision {
 
 interface Check extends CheckDefinition {
   decide: (context: CheckContext) => Decision;
+}
+
+/** CIS 4.5 / 4.12 from a signature check the caller made: pass only when a signature verified for this digest. */
+function signatureDecision(image: ImageEvidence, verdict: SignatureVerdict): Decision {
+  const digestEvidence: Evidence = { kind: 'image', message: `manifest digest ${image.digest}`, value: image.digest };
+  const keys = verdict.keys.join(', ');
+  if (!verdict.checked) {
+    return { status: 'manual', summary: `signatures not checked: ${verdict.reasons.join('; ') || 'the source holds no signatures'}`, evidence: [digestEvidence, ...verdict.reasons.map((reason): Evidence => ({ kind: 'image', message: reason }))] };
+  }
+  // A verdict for other content (the tag moved between reading the image and checking) proves nothing about it.
+  if (verdict.digest !== image.digest) {
+    return { status: 'fail', summary: `the signature check was made for ${verdict.digest ?? 'no digest'}, not for the image examined (${image.digest})`, evidence: [digestEvidence] };
+  }
+  if (verdict.verified && verdict.signatures.length > 0) {
+    return {
+      status: 'pass',
+      summary: `${verdict.signatures.length} signature(s) verified for ${image.digest} under ${keys}`,
+      evidence: [
+        digestEvidence,
+        ...verdict.signatures.map((s): Evidence => ({
+          kind: 'image',
+          key: s.signatureReference,
+          value: s.payloadDigest,
+          message: `signature ${s.payloadDigest} in ${s.signatureReference} verifies under ${s.key} (sha256:${s.keyFingerprint})${s.digest === image.digest ? '' : ` and signs the index ${s.digest} that lists this manifest`}`,
+        })),
+      ],
+    };
+  }
+  return {
+    status: 'fail',
+    summary: `no signature verifies for ${image.digest} under ${keys}`,
+    evidence: [digestEvidence, ...cap(verdict.reasons.map((reason): Evidence => ({ kind: 'image', message: reason })))],
+  };
 }
 
 /** Evidence lists are capped so a bad image does not produce a megabyte report; the summary keeps the full count. */
@@ -313,7 +375,8 @@ const CHECKS: readonly Check[] = [
     nist800190: ['4.1.5'],
     nist80053: ['SR-4', 'SR-11', 'SI-7'],
     remediation: 'Sign images when pushing and verify signatures before running (cosign / notation, admission policy), or set DOCKER_CONTENT_TRUST=1.',
-    decide({ image }) {
+    decide({ image, signature }) {
+      if (signature !== undefined) return signatureDecision(image, signature);
       return { status: 'manual', summary: 'content trust is a property of the pull and push, not of the image: verify the signature of this digest', evidence: [{ kind: 'image', message: `manifest digest ${image.digest}`, value: image.digest }] };
     },
   },
@@ -473,7 +536,8 @@ const CHECKS: readonly Check[] = [
     nist800190: ['4.1.5'],
     nist80053: ['SR-4', 'SR-11', 'SI-7', 'CM-14'],
     remediation: 'Verify every artifact\'s signature (image, SBOM, attestations) before it is stored or deployed, automatically in the pipeline.',
-    decide({ image }) {
+    decide({ image, signature }) {
+      if (signature !== undefined) return signatureDecision(image, signature);
       return { status: 'manual', summary: 'verify the signatures of this image and its attached artifacts in the pipeline', evidence: [{ kind: 'image', message: `manifest digest ${image.digest}`, value: image.digest }] };
     },
   },

@@ -1,7 +1,7 @@
 /** @module compliance/comply — `complyImage(reference)`: evidence from the image (and a Dockerfile), every check run, results grouped per framework. */
 import type { Issue } from '../errors.js';
 import { openImage, type OpenImageOptions } from '../oci/open-image.js';
-import { runChecks, type CheckResult, type CheckStatus } from './checks.js';
+import { runChecks, type CheckResult, type CheckStatus, type SignatureVerdict } from './checks.js';
 import type { Dockerfile } from './dockerfile.js';
 import { frameworkView, type Framework, type FrameworkView } from './frameworks.js';
 import { collectEvidence, type CollectOptions, type LayerRef, type SecretScanStats } from './image-evidence.js';
@@ -24,6 +24,11 @@ export interface ComplyOptions extends OpenImageOptions, CollectOptions {
   /** Default: cis-docker-1.6. */
   frameworks?: readonly Framework[];
   dockerfile?: Dockerfile;
+  /**
+   * A signature check decides CIS 4.5 and 4.12 (without one they stay manual). The caller verifies, the library
+   * never does: a verdict, or a function given the manifest digest examined, called once the image is read.
+   */
+  signature?: SignatureVerdict | ((digest: string) => Promise<SignatureVerdict>);
 }
 
 export function countStatuses(checks: readonly CheckResult[]): Record<CheckStatus, number> {
@@ -37,7 +42,8 @@ export async function complyImage(reference: string, options: ComplyOptions = {}
   const image = await openImage(reference, options);
   try {
     const evidence = await collectEvidence(image, options);
-    const checks = runChecks({ image: evidence, ...(options.dockerfile !== undefined ? { dockerfile: options.dockerfile } : {}) });
+    const signature = typeof options.signature === 'function' ? await options.signature(evidence.digest) : options.signature;
+    const checks = runChecks({ image: evidence, ...(options.dockerfile !== undefined ? { dockerfile: options.dockerfile } : {}), ...(signature !== undefined ? { signature } : {}) });
     const frameworks: Framework[] = [...new Set<Framework>(options.frameworks ?? ['cis-docker-1.6'])];
     return {
       schemaVersion: COMPLIANCE_SCHEMA_VERSION,
