@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { DistillError, isDistillError } from '../../errors.js';
 import { indexTarFile, type TarIndexOptions } from '../../filesystem/tar/tar-reader.js';
 import type { TarHeader } from '../../filesystem/tar/tar-types.js';
+import { inflateArchive, isGzipFile, type InflatedArchive } from './gzip-archive.js';
 
 export interface TarMember {
   /** Normalised name: no leading `./` or `/`, no trailing `/`. */
@@ -96,21 +97,39 @@ export class TarIndex {
   private constructor(
     readonly path: string,
     private readonly members: Map<string, TarMember>,
-    /** Size of the archive file. */
+    /** Size of the (decompressed) archive file. */
     readonly fileSize: number,
+    /** The file read by byte ranges: `path` itself, or the temp copy a gzip-wrapped archive was inflated to. */
+    private readonly dataPath: string = path,
+    private readonly inflated?: InflatedArchive,
   ) {}
 
-  /** Indexes `path` by walking its headers and seeking over content (a few reads for a docker save). */
+  /**
+   * Indexes `path` by walking its headers and seeking over content (a few reads for a docker save). A
+   * gzip-wrapped archive (magic 1f 8b) is first inflated to a private temp file, removed by `close()`.
+   */
   static async build(path: string): Promise<TarIndex> {
-    let fileSize: number;
     try {
-      fileSize = (await stat(path)).size;
+      await stat(path);
     } catch (error) {
       throw new DistillError('SOURCE_NOT_FOUND', `cannot open ${path}: ${(error as Error).message}`, { subject: path, cause: error });
     }
+    // Byte-range reads need a seekable tar, so the gzip stream is inflated once rather than re-read per member.
+    const inflated = (await isGzipFile(path)) ? await inflateArchive(path) : undefined;
+    try {
+      return await TarIndex.index(path, inflated);
+    } catch (error) {
+      await inflated?.dispose();
+      throw error;
+    }
+  }
+
+  private static async index(path: string, inflated: InflatedArchive | undefined): Promise<TarIndex> {
+    const dataPath = inflated?.path ?? path;
+    const fileSize = (await stat(dataPath)).size;
     let headers: TarHeader[];
     try {
-      headers = await indexTarFile(path, outerTarOptions(path));
+      headers = await indexTarFile(dataPath, outerTarOptions(path));
     } catch (error) {
       throw outerTarError(path, error);
     }
@@ -133,7 +152,7 @@ export class TarIndex {
       const target = members.get(link.target);
       if (target !== undefined) members.set(link.name, { ...target, name: link.name });
     }
-    return new TarIndex(path, members, fileSize);
+    return new TarIndex(path, members, fileSize, dataPath, inflated);
   }
 
   has(name: string): boolean {
@@ -149,7 +168,7 @@ export class TarIndex {
   }
 
   private async fileHandle(): Promise<FileHandle> {
-    this.handle ??= await open(this.path, 'r');
+    this.handle ??= await open(this.dataPath, 'r');
     return this.handle;
   }
 
@@ -173,7 +192,7 @@ export class TarIndex {
   /** Streams a member by byte range (no extraction). */
   stream(member: TarMember): Readable {
     if (member.size === 0) return Readable.from([]);
-    return createReadStream(this.path, {
+    return createReadStream(this.dataPath, {
       start: member.offset,
       end: member.offset + member.size - 1,
       highWaterMark: 256 * 1024,
@@ -187,6 +206,10 @@ export class TarIndex {
   async close(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
-    if (handle !== undefined) await handle.close();
+    try {
+      if (handle !== undefined) await handle.close();
+    } finally {
+      await this.inflated?.dispose();
+    }
   }
 }
