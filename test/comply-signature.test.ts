@@ -66,11 +66,11 @@ describe('distill comply --key against Debian docker-registry 2.8', () => {
     const fingerprint = der.stdout.split(' ')[0]!;
     for (const id of ['CIS-4.5', 'CIS-4.12']) {
       const result = check(report, id);
-      expect(result.status).toBe('pass');
+      expect(result).toMatchObject({ status: 'pass', automated: true });
       expect(result.summary).toBe(`1 signature(s) verified for ${digest} under cosign.pub`);
       const sig = result.evidence[1]!;
       expect(sig.key).toBe(`${registry.host}/team/app:sha256-${digest.slice(7)}.sig`);
-      expect(sig.message).toContain(`verifies under cosign.pub (sha256:${fingerprint})`);
+      expect(sig.message).toContain(`verifies under cosign.pub (key sha256:${fingerprint})`);
       // The payload digest is the digest of the .sig manifest's layer, as skopeo reads it.
       const raw = JSON.parse((await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${sig.key}`])).stdout);
       expect(sig.value).toBe(raw.layers[0].digest);
@@ -83,7 +83,7 @@ describe('distill comply --key against Debian docker-registry 2.8', () => {
     const plain = await comply([image]);
     const others = (r: ComplianceReport) => r.checks.filter((c) => c.id !== 'CIS-4.5' && c.id !== 'CIS-4.12');
     expect(others(report)).toEqual(others(plain.report));
-    expect(check(plain.report, 'CIS-4.5')).toMatchObject({ status: 'manual', evidence: [{ kind: 'image', value: digest }] });
+    expect(check(plain.report, 'CIS-4.5')).toMatchObject({ status: 'manual', automated: false, evidence: [{ kind: 'image', value: digest }] });
   });
 
   it('the wrong key: fail with the reason; --fail-on fail counts it', async () => {
@@ -91,7 +91,7 @@ describe('distill comply --key against Debian docker-registry 2.8', () => {
     const { report } = await comply([image, '--key', 'other.pub']);
     for (const id of ['CIS-4.5', 'CIS-4.12']) {
       const result = check(report, id);
-      expect(result.status).toBe('fail');
+      expect(result).toMatchObject({ status: 'fail', automated: true });
       expect(result.summary).toBe(`no signature verifies for ${report.subject.digest} under other.pub`);
       expect(result.evidence[1]!.message).toMatch(/^other\.pub: no valid signature .* does not verify under this public key/);
     }
@@ -147,7 +147,7 @@ describe('distill comply --key on sources without signatures, and without --key'
     expect(code).toBe(0);
     for (const id of ['CIS-4.5', 'CIS-4.12']) {
       const result = check(report, id);
-      expect(result.status).toBe('manual');
+      expect(result).toMatchObject({ status: 'manual', automated: false });
       expect(result.summary).toMatch(/^signatures not checked: docker-archive sources carry no signatures/);
       expect(result.evidence).toEqual([
         { kind: 'image', message: `manifest digest ${report.subject.digest}`, value: report.subject.digest },

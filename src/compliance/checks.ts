@@ -91,6 +91,8 @@ interface Decision {
   status: CheckStatus;
   summary: string;
   evidence?: Evidence[];
+  /** Set when this run decided a normally manual check from a fact given to it (CIS 4.5/4.12 with a signature check). */
+  automated?: boolean;
 }
 
 interface Check extends CheckDefinition {
@@ -106,11 +108,12 @@ function signatureDecision(image: ImageEvidence, verdict: SignatureVerdict): Dec
   }
   // A verdict for other content (the tag moved between reading the image and checking) proves nothing about it.
   if (verdict.digest !== image.digest) {
-    return { status: 'fail', summary: `the signature check was made for ${verdict.digest ?? 'no digest'}, not for the image examined (${image.digest})`, evidence: [digestEvidence] };
+    return { status: 'fail', automated: true, summary: `the signature check was made for ${verdict.digest ?? 'no digest'}, not for the image examined (${image.digest})`, evidence: [digestEvidence] };
   }
   if (verdict.verified && verdict.signatures.length > 0) {
     return {
       status: 'pass',
+      automated: true,
       summary: `${verdict.signatures.length} signature(s) verified for ${image.digest} under ${keys}`,
       evidence: [
         digestEvidence,
@@ -118,13 +121,14 @@ function signatureDecision(image: ImageEvidence, verdict: SignatureVerdict): Dec
           kind: 'image',
           key: s.signatureReference,
           value: s.payloadDigest,
-          message: `signature ${s.payloadDigest} in ${s.signatureReference} verifies under ${s.key} (sha256:${s.keyFingerprint})${s.digest === image.digest ? '' : ` and signs the index ${s.digest} that lists this manifest`}`,
+          message: `signature ${s.payloadDigest} verifies under ${s.key} (key sha256:${s.keyFingerprint})${s.digest === image.digest ? '' : ` and signs the index ${s.digest} that lists this manifest`}`,
         })),
       ],
     };
   }
   return {
     status: 'fail',
+    automated: true,
     summary: `no signature verifies for ${image.digest} under ${keys}`,
     evidence: [digestEvidence, ...cap(verdict.reasons.map((reason): Evidence => ({ kind: 'image', message: reason })))],
   };
@@ -734,6 +738,6 @@ export const CHECK_DEFINITIONS: readonly CheckDefinition[] = CHECKS.map(({ decid
 export function runChecks(context: CheckContext): CheckResult[] {
   return CHECKS.map(({ decide, ...definition }) => {
     const decision = decide(context);
-    return { ...definition, status: decision.status, summary: decision.summary, evidence: decision.evidence ?? [] };
+    return { ...definition, ...(decision.automated !== undefined ? { automated: decision.automated } : {}), status: decision.status, summary: decision.summary, evidence: decision.evidence ?? [] };
   });
 }
