@@ -104,7 +104,7 @@ function signatureDecision(image: ImageEvidence, verdict: SignatureVerdict): Dec
   const digestEvidence: Evidence = { kind: 'image', message: `manifest digest ${image.digest}`, value: image.digest };
   const keys = verdict.keys.join(', ');
   if (!verdict.checked) {
-    return { status: 'manual', summary: `signatures not checked: ${verdict.reasons.join('; ') || 'the source holds no signatures'}`, evidence: [digestEvidence, ...verdict.reasons.map((reason): Evidence => ({ kind: 'image', message: reason }))] };
+    return { status: 'manual', summary: 'signatures not checked: only a registry image has signatures to verify', evidence: [digestEvidence, ...verdict.reasons.map((reason): Evidence => ({ kind: 'image', message: reason }))] };
   }
   // A verdict for other content (the tag moved between reading the image and checking) proves nothing about it.
   if (verdict.digest !== image.digest) {
