@@ -117,7 +117,7 @@ describe('upload API: a gzip-wrapped archive', () => {
   let token: string;
 
   const deps = (extra: Partial<AppDeps> = {}): AppDeps => ({ store, dataDir, vulnDbPath: dbPath, now: () => now, version: 'test', limits: { requestsPerMinute: 100_000 }, ...extra });
-  const post = (app: ReturnType<typeof createApp>, query: string, body: Uint8Array) =>
+  const post = (app: ReturnType<typeof createApp>, query: string, body: BodyInit) =>
     app.request(`/api/scans?${query}`, { method: 'POST', body, headers: { authorization: `Bearer ${token}` } });
   const uploadsLeft = () => (existsSync(join(dataDir, 'uploads')) ? readdirSync(join(dataDir, 'uploads'), { recursive: true }) : []);
 
