@@ -153,7 +153,7 @@ With --key, CIS 4.5 and 4.12 pass when a signature by one of the keys verifies f
 and fail when none does (no .sig tag, other key, altered or replayed signature); archives and layouts carry no
 signatures, so they stay manual there.
 Exit codes: 0 done (and the gate passed), ${EXIT.gate} the --fail-on gate failed, 2 usage (unknown framework),
-3 unusable input (missing or corrupt image, invalid Dockerfile). See docs/comply.md.`,
+3 unusable input (missing or corrupt image, invalid Dockerfile, --key not a public key). See docs/comply.md.`,
     );
   addRegistryFlags(comply);
   comply.action(async (reference: string, flags: ComplyFlags) => {
