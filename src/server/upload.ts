@@ -81,7 +81,11 @@ export async function receiveUpload(body: ReadableStream<Uint8Array> | null, opt
           yield chunk;
         }
       })();
-      bytes = await inflateToFile(counted, path, { subject: 'request body', maxBytes: options.maxBytes, tooLarge });
+      bytes = await inflateToFile(counted, path, {
+        subject: 'request body',
+        maxBytes: options.maxBytes,
+        tooLarge: (limit) => new DistillError('PAYLOAD_TOO_LARGE', `the gzip-compressed upload decompresses to more than the limit of ${limit} bytes`, { subject: 'request body' }),
+      });
       compressedBytes = raw;
     } else {
       const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
