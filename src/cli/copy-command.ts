@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { DistillError } from '../errors.js';
-import { qualifiedRepoTag, parseDockerArchiveDestination, recordedRepoTags, writeImageDockerArchive, type DockerArchiveWriteResult } from '../oci/archive/docker-archive-writer.js';
+import { qualifiedRepoTag, parseDockerArchiveDestination, recordedRepoTags, writeImageDockerArchive, type DockerArchiveWriteResult } from './docker-archive-writer.js';
 import { openImage } from '../oci/open-image.js';
 import { formatPlatform, parsePlatform } from '../oci/platform.js';
 import { parseReference } from '../oci/reference.js';

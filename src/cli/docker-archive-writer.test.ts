@@ -3,11 +3,11 @@ import { readdirSync, readFileSync, rmSync, mkdtempSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyDir, layoutOf, readIndex, sh, sha256, tinyDockerArchive } from '../../../test/fixtures/oci/fixtures.js';
-import { rejectsWith } from '../../../test/fixtures/oci/streams.js';
-import { openImage } from '../open-image.js';
-import type { Image } from '../image.js';
-import { parseRegistryReference } from '../registry/registry-reference.js';
+import { copyDir, layoutOf, readIndex, sh, sha256, tinyDockerArchive } from '../../test/fixtures/oci/fixtures.js';
+import { rejectsWith } from '../../test/fixtures/oci/streams.js';
+import { openImage } from '../oci/open-image.js';
+import type { Image } from '../oci/image.js';
+import { parseRegistryReference } from '../oci/registry/registry-reference.js';
 import { qualifiedRepoTag, parseDockerArchiveDestination, recordedRepoTags, writeImageDockerArchive } from './docker-archive-writer.js';
 
 let work: string;

@@ -1,15 +1,16 @@
-/** @module oci/archive/docker-archive-writer — writes one Image as a `docker save`-style tar (manifest.json, `<hex>.json` config, layer blobs as stored), streaming, verified, atomic. */
+/** @module cli/docker-archive-writer — the copy destination `docker-archive:FILE`: writes one Image as a `docker save`-style tar (manifest.json, `<hex>.json` config, layer blobs as stored), streaming, verified, atomic. */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { DistillError } from '../../errors.js';
-import type { Image } from '../image.js';
-import { digestOf, parseDigest } from '../digest.js';
-import { layerCompression } from '../media-types.js';
-import type { Platform } from '../platform.js';
-import { parseRegistryReference, type RegistryReference } from '../registry/registry-reference.js';
+import { tarHeaderBlocks } from '../filesystem/tar/tar-writer.js';
+import { DistillError } from '../errors.js';
+import type { Image } from '../oci/image.js';
+import { digestOf, parseDigest } from '../oci/digest.js';
+import { layerCompression } from '../oci/media-types.js';
+import type { Platform } from '../oci/platform.js';
+import { parseRegistryReference, type RegistryReference } from '../oci/registry/registry-reference.js';
 
 const BLOCK = 512;
 
@@ -90,44 +91,9 @@ export interface DockerArchiveWriteResult {
   size: number;
 }
 
-function octal(value: number, width: number): string {
-  return `${value.toString(8).padStart(width - 1, '0')}\0`;
-}
-
-/** One ustar header block. Names are short (`blobs/sha512/<128 hex>` is 141 bytes, split into prefix/name). */
+/** The header block(s) of one entry, owned 0:0 (the filesystem tar writer's: long names split or pax, large sizes pax). */
 function header(name: string, typeflag: '0' | '5', size: number, mtime: number): Buffer {
-  const block = Buffer.alloc(BLOCK);
-  let prefix = '';
-  let short = name;
-  if (Buffer.byteLength(name) > 100) {
-    const cut = name.lastIndexOf('/', name.length - 2);
-    prefix = name.slice(0, cut);
-    short = name.slice(cut + 1);
-  }
-  block.write(short, 0, 100, 'utf8');
-  block.write(octal(typeflag === '5' ? 0o755 : 0o644, 8), 100, 'ascii');
-  block.write(octal(0, 8), 108, 'ascii');
-  block.write(octal(0, 8), 116, 'ascii');
-  if (size < 8 ** 11) block.write(octal(size, 12), 124, 'ascii');
-  else {
-    // GNU base-256 for blobs of 8 GiB and more.
-    block[124] = 0x80;
-    let rest = BigInt(size);
-    for (let i = 135; i > 124; i--) {
-      block[i] = Number(rest & 0xffn);
-      rest >>= 8n;
-    }
-  }
-  block.write(octal(mtime, 12), 136, 'ascii');
-  block.write('        ', 148, 'ascii');
-  block.write(typeflag, 156, 'ascii');
-  block.write('ustar\0', 257, 'ascii');
-  block.write('00', 263, 'ascii');
-  block.write(prefix, 345, 155, 'utf8');
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-  return block;
+  return Buffer.concat(tarHeaderBlocks({ name, typeflag, mode: typeflag === '5' ? 0o755 : 0o644, uid: 0, gid: 0, size, mtime, linkName: '' }));
 }
 
 function padding(size: number): Buffer {
