@@ -19,6 +19,7 @@ import { addRegistryFlags, registryClientFor, type RegistryFlags } from './attac
 import { defaultPlatform } from './environment.js';
 import { EXIT } from './exit-codes.js';
 import { writeOutput } from './output.js';
+import { readKeyFile } from './sign-command.js';
 
 interface ComplyFlags extends RegistryFlags {
   key: string[];
@@ -50,10 +51,7 @@ interface ImageKey {
 async function loadKeys(paths: readonly string[]): Promise<ImageKey[]> {
   return Promise.all(
     paths.map(async (path) => {
-      const pem = await readFile(path, 'utf8').catch((error: Error) => {
-        throw new DistillError('KEY_INVALID', `cannot read key file ${path}: ${error.message}`, { subject: path });
-      });
-      const key = loadPublicKey(pem, path);
+      const key = loadPublicKey(await readKeyFile(path), path);
       return { path, key, fingerprint: createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex') };
     }),
   );

@@ -41,7 +41,8 @@ async function keyPassword(confirm: boolean): Promise<string> {
   return password;
 }
 
-async function readKeyFile(path: string): Promise<string> {
+/** A key file's text; an unreadable file is KEY_INVALID (exit 3), as for a malformed key. */
+export async function readKeyFile(path: string): Promise<string> {
   return readFile(path, 'utf8').catch((error: Error) => {
     throw new DistillError('KEY_INVALID', `cannot read key file ${path}: ${error.message}`, { subject: path });
   });
